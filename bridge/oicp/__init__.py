@@ -1,0 +1,1 @@
+"""OICP 2.3 (Hubject): models, server, client."""

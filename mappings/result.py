@@ -1,0 +1,51 @@
+"""What every mapping function returns: the translated model plus what was lost or defaulted.
+
+Contract (issue "Mappings as data"): a mapping returns ``Translation[T]``; input that cannot be
+translated raises ``bridge.errors.MappingError(path, reason)`` naming the source field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class LossKind(StrEnum):
+    LOST = "lost"  # the source field has no place in the target and was dropped
+    DEFAULTED = "defaulted"  # the target field had no source and was filled from a rule or default
+    CHANGED = "changed"  # the value was converted with a loss of precision or meaning
+
+
+@dataclass(frozen=True, slots=True)
+class Loss:
+    """One note about a field that did not survive the trip unchanged."""
+
+    path: str  # source path for LOST/CHANGED, target path for DEFAULTED ("evses[0].connectors[1].standard")
+    kind: LossKind
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{self.kind.value} {self.path}: {self.detail}"
+
+
+@dataclass(slots=True)
+class Translation(Generic[T]):
+    """The translated value and the notes about what was lost or defaulted on the way."""
+
+    value: T
+    losses: list[Loss] = field(default_factory=list)
+
+    def lost(self, path: str, detail: str) -> None:
+        self.losses.append(Loss(path, LossKind.LOST, detail))
+
+    def defaulted(self, path: str, detail: str) -> None:
+        self.losses.append(Loss(path, LossKind.DEFAULTED, detail))
+
+    def changed(self, path: str, detail: str) -> None:
+        self.losses.append(Loss(path, LossKind.CHANGED, detail))
+
+
+__all__ = ["Loss", "LossKind", "Translation"]
