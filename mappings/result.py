@@ -48,4 +48,18 @@ class Translation(Generic[T]):
         self.losses.append(Loss(path, LossKind.CHANGED, detail))
 
 
-__all__ = ["Loss", "LossKind", "Translation"]
+@dataclass(frozen=True, slots=True)
+class RuleDoc:
+    """One documented translation rule; every family module lists its rules in ``RULE_TABLE``.
+
+    ``docs/mappings.md`` is generated from these tables and the rule defaults, so it cannot drift.
+    """
+
+    direction: str  # "ocpi→oicp" or "oicp→ocpi"
+    source: str  # source field(s), e.g. "Connector.standard + format"
+    target: str  # target field(s), e.g. "EvseDataRecord.Plugs[]"
+    rule: str  # what happens, in one sentence
+    yaml_key: str | None = None  # dotted key in mappings.yaml that changes it, e.g. "locations.plugs"
+
+
+__all__ = ["Loss", "LossKind", "RuleDoc", "Translation"]
