@@ -1,0 +1,1 @@
+"""The gateway's OCPI server side: envelope, authentication, versions and module routes."""
