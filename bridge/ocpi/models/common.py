@@ -31,6 +31,14 @@ def _to_utc(value: Any) -> Any:
     return value
 
 
+def parse_datetime(text: str) -> datetime:
+    """An OCPI DateTime string as an aware UTC datetime (naive = UTC); ValueError when invalid."""
+    value = _to_utc(text)
+    if not isinstance(value, datetime):
+        raise ValueError(f"not a valid DateTime: {text!r}")
+    return value
+
+
 def format_datetime(value: datetime, *, fractions: bool = True) -> str:
     """UTC with ``Z``; milliseconds only when present and ``fractions`` is set."""
     value = value.astimezone(UTC) if value.tzinfo else value
@@ -114,6 +122,7 @@ __all__ = [
     "OcpiModel",
     "OcpiResponse",
     "format_datetime",
+    "parse_datetime",
     "to_json",
     "to_jsonable",
 ]

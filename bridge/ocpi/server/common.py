@@ -1,0 +1,195 @@
+"""What every OCPI functional module route needs: the caller and its parties, ownership, routing
+headers, request bodies, and pagination (ocpi.md §3.3–§3.6)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Literal, TypeVar
+from urllib.parse import urlencode
+
+from pydantic import BaseModel
+from starlette.requests import Request
+from starlette.responses import Response
+
+from bridge.context import gateway_of
+from bridge.errors import InvalidParameters, NotFound
+from bridge.ocpi.models.common import format_datetime, parse_datetime
+from bridge.ocpi.server.auth import Caller, authenticate
+from bridge.ocpi.server.envelope import JSON_MEDIA_TYPE, envelope_bytes, list_bytes
+
+if TYPE_CHECKING:
+    from bridge.config import BridgeConfig, OcpiParty
+
+M = TypeVar("M", bound=BaseModel)
+
+FUNCTIONAL_MODULES = frozenset(
+    {"locations", "sessions", "cdrs", "tariffs", "tokens", "commands", "chargingprofiles"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PartyRef:
+    """An OCPI party: (country_code, party_id) compared case-insensitively (CiString), plus role."""
+
+    country_code: str
+    party_id: str
+    role: str
+
+    def key(self) -> tuple[str, str]:
+        return (self.country_code.upper(), self.party_id.upper())
+
+
+def caller_parties(caller: Caller) -> list[PartyRef]:
+    """The parties the caller's credentials roles name (2.2.1 ``roles``; 2.1.1 flattened into one).
+
+    ocpi.md §8 point 8: ownership binds to the credentials of the token, not to the URL or headers.
+    """
+    return [
+        PartyRef(
+            str(r.get("country_code", "")).upper(), str(r.get("party_id", "")).upper(), str(r.get("role", ""))
+        )
+        for r in caller.partner.roles
+        if r.get("country_code") and r.get("party_id")
+    ]
+
+
+def caller_version(caller: Caller) -> str:
+    """The OCPI version of the caller's connection (the credentials endpoint it registered on)."""
+    return caller.partner.version or "2.2.1"
+
+
+def check_owner(caller: Caller, country_code: str, party_id: str) -> PartyRef:
+    """The caller's party for ``country_code``/``party_id`` in an object URL, or 404.
+
+    ocpi.md §3.6: the URL country/party must be one of the caller's credentials roles; 404 is
+    allowed otherwise (and tells a stranger nothing about what exists).
+    """
+    wanted = (country_code.upper(), party_id.upper())
+    for party in caller_parties(caller):
+        if party.key() == wanted:
+            return party
+    raise NotFound(f"{country_code}/{party_id} is not one of the caller's parties")
+
+
+def check_same_id(field: str, url_value: str, body_value: object) -> None:
+    """ocpi.md §3.6: an object id in the URL that differs from the body's is 2001 naming the field."""
+    if body_value is not None and str(body_value).upper() != url_value.upper():
+        raise InvalidParameters(
+            f"'{field}' in the body ({body_value}) differs from the URL ({url_value})", field=field
+        )
+
+
+def our_party_facing(config: BridgeConfig, partner_role: str) -> OcpiParty | None:
+    """The gateway's own party that faces a partner of ``partner_role`` (CPO partner → our EMSP)."""
+    wanted: Literal["CPO", "EMSP"] = "EMSP" if partner_role == "CPO" else "CPO"
+    parties = config.ocpi.parties_with_role(wanted) or config.ocpi.parties_with_role("HUB")
+    return parties[0] if parties else None
+
+
+def routing_headers(request: Request, caller: Caller) -> dict[str, str]:
+    """2.2.1 response routing headers (ocpi.md §3.5): FROM = us, TO = the requesting party.
+
+    Only on functional modules of 2.2.1 connections; never on credentials, versions, hubclientinfo.
+    """
+    if caller_version(caller) == "2.1.1":
+        return {}
+    headers: dict[str, str] = {}
+    ours = our_party_facing(gateway_of(request).config, caller.partner.role)
+    if ours is not None:
+        headers["OCPI-from-country-code"] = ours.country_code
+        headers["OCPI-from-party-id"] = ours.party_id
+    requester_cc = request.headers.get("ocpi-from-country-code")
+    requester_pid = request.headers.get("ocpi-from-party-id")
+    parties = caller_parties(caller)
+    known = {p.key() for p in parties}
+    if requester_cc and requester_pid and (requester_cc.upper(), requester_pid.upper()) in known:
+        headers["OCPI-to-country-code"] = requester_cc.upper()
+        headers["OCPI-to-party-id"] = requester_pid.upper()
+    elif parties:
+        headers["OCPI-to-country-code"] = parties[0].country_code
+        headers["OCPI-to-party-id"] = parties[0].party_id
+    return headers
+
+
+async def functional_caller(request: Request) -> Caller:
+    """Authenticate a call to a functional module: token A is refused with 401 (ocpi.md §1.3)."""
+    return await authenticate(request, allow_token_a=False)
+
+
+async def parse_body(request: Request, model: type[M]) -> M:
+    """Validate the body once, bytes to model. Bad JSON → 400; a bad field → 2001 naming it
+    (turned into responses by ``bridge.http_errors``)."""
+    return model.model_validate_json(await request.body())
+
+
+# --------------------------------------------------------------------------------------------
+# Pagination (ocpi.md §3.3)
+
+
+@dataclass(frozen=True, slots=True)
+class PageParams:
+    offset: int
+    limit: int
+    date_from: datetime | None
+    date_to: datetime | None
+
+
+def _parse_datetime(name: str, raw: str) -> datetime:
+    try:
+        return parse_datetime(raw)
+    except ValueError:
+        raise InvalidParameters(f"'{name}' is not a valid DateTime: {raw!r}", field=name) from None
+
+
+def _parse_int(name: str, raw: str | None, default: int) -> int:
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit():
+        raise InvalidParameters(f"'{name}' must be a non-negative integer, got {raw!r}", field=name)
+    return int(raw)
+
+
+def page_params(request: Request, *, require_date_from: bool = False) -> PageParams:
+    """Read ``offset``, ``limit`` (capped at the server maximum), ``date_from`` (inclusive) and
+    ``date_to`` (exclusive). Sessions GET requires ``date_from`` (ocpi.md §3.3)."""
+    max_limit = gateway_of(request).config.ocpi.page_limit
+    query = request.query_params
+    offset = _parse_int("offset", query.get("offset"), 0)
+    limit = min(_parse_int("limit", query.get("limit"), max_limit), max_limit)
+    raw_from, raw_to = query.get("date_from"), query.get("date_to")
+    if require_date_from and not raw_from:
+        raise InvalidParameters("'date_from' is required for this list", field="date_from")
+    return PageParams(
+        offset=offset,
+        limit=limit,
+        date_from=_parse_datetime("date_from", raw_from) if raw_from else None,
+        date_to=_parse_datetime("date_to", raw_to) if raw_to else None,
+    )
+
+
+def paginated_response(
+    request: Request,
+    items: list[bytes],
+    total: int,
+    params: PageParams,
+    *,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """The page as an envelope with ``X-Total-Count``, ``X-Limit`` (the server maximum, not the
+    page size) and, unless this is the last page, ``Link: <url>; rel="next"`` keeping every
+    original filter (ocpi.md §8 point 7)."""
+    max_limit = gateway_of(request).config.ocpi.page_limit
+    out = dict(headers or {})
+    out["X-Total-Count"] = str(total)
+    out["X-Limit"] = str(max_limit)
+    next_offset = params.offset + len(items)
+    if items and next_offset < total:
+        query = [(k, v) for k, v in request.query_params.multi_items() if k not in ("offset", "limit")]
+        if params.date_from is not None and "date_from" not in request.query_params:
+            query.append(("date_from", format_datetime(params.date_from)))
+        query += [("offset", str(next_offset)), ("limit", str(params.limit))]
+        base = f"{gateway_of(request).public_url}{request.url.path}"
+        out["Link"] = f'<{base}?{urlencode(query)}>; rel="next"'
+    body = envelope_bytes(list_bytes(items))
+    return Response(body, headers=out, media_type=JSON_MEDIA_TYPE)
