@@ -1,0 +1,127 @@
+"""OCPI 2.1.1 protocol models (pydantic v2), one module per object family.
+
+Spec: ocpi/ocpi branch release-2.1.1-bugfixes (2.1.1-d2), condensed in docs/ocpi.md. There is no
+official OpenAPI for 2.1.1; the models are tested against every official example instead.
+"""
+
+from __future__ import annotations
+
+from bridge.ocpi.models.v2_1_1.cdrs import CDR, AuthMethod, CdrDimension, CdrDimensionType, ChargingPeriod
+from bridge.ocpi.models.v2_1_1.commands import (
+    CommandResponse,
+    CommandResponseType,
+    CommandType,
+    ReserveNow,
+    StartSession,
+    StopSession,
+    UnlockConnector,
+)
+from bridge.ocpi.models.v2_1_1.credentials import Credentials
+from bridge.ocpi.models.v2_1_1.locations import (
+    EVSE,
+    AdditionalGeoLocation,
+    BusinessDetails,
+    Capability,
+    Connector,
+    ConnectorFormat,
+    ConnectorType,
+    EnergyMix,
+    EnergySource,
+    EnergySourceCategory,
+    EnvironmentalImpact,
+    EnvironmentalImpactCategory,
+    ExceptionalPeriod,
+    Facility,
+    GeoLocation,
+    Hours,
+    Image,
+    ImageCategory,
+    Location,
+    LocationType,
+    ParkingRestriction,
+    PowerType,
+    RegularHours,
+    Status,
+    StatusSchedule,
+)
+from bridge.ocpi.models.v2_1_1.sessions import Session, SessionStatus
+from bridge.ocpi.models.v2_1_1.tariffs import (
+    DayOfWeek,
+    PriceComponent,
+    Tariff,
+    TariffDimensionType,
+    TariffElement,
+    TariffRestrictions,
+)
+from bridge.ocpi.models.v2_1_1.tokens import (
+    Allowed,
+    AuthorizationInfo,
+    LocationReferences,
+    Token,
+    TokenType,
+    WhitelistType,
+)
+from bridge.ocpi.models.v2_1_1.types import DisplayText, OcpiResponse
+from bridge.ocpi.models.v2_1_1.versions import Endpoint, ModuleID, Version, VersionDetails, VersionNumber
+
+__all__ = [
+    "CDR",
+    "EVSE",
+    "AdditionalGeoLocation",
+    "Allowed",
+    "AuthMethod",
+    "AuthorizationInfo",
+    "BusinessDetails",
+    "Capability",
+    "CdrDimension",
+    "CdrDimensionType",
+    "ChargingPeriod",
+    "CommandResponse",
+    "CommandResponseType",
+    "CommandType",
+    "Connector",
+    "ConnectorFormat",
+    "ConnectorType",
+    "Credentials",
+    "DayOfWeek",
+    "DisplayText",
+    "Endpoint",
+    "EnergyMix",
+    "EnergySource",
+    "EnergySourceCategory",
+    "EnvironmentalImpact",
+    "EnvironmentalImpactCategory",
+    "ExceptionalPeriod",
+    "Facility",
+    "GeoLocation",
+    "Hours",
+    "Image",
+    "ImageCategory",
+    "Location",
+    "LocationReferences",
+    "LocationType",
+    "ModuleID",
+    "OcpiResponse",
+    "ParkingRestriction",
+    "PowerType",
+    "PriceComponent",
+    "RegularHours",
+    "ReserveNow",
+    "Session",
+    "SessionStatus",
+    "StartSession",
+    "Status",
+    "StatusSchedule",
+    "StopSession",
+    "Tariff",
+    "TariffDimensionType",
+    "TariffElement",
+    "TariffRestrictions",
+    "Token",
+    "TokenType",
+    "UnlockConnector",
+    "Version",
+    "VersionDetails",
+    "VersionNumber",
+    "WhitelistType",
+]
