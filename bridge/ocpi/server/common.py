@@ -87,15 +87,25 @@ def our_party_facing(config: BridgeConfig, partner_role: str) -> OcpiParty | Non
     return parties[0] if parties else None
 
 
-def routing_headers(request: Request, caller: Caller) -> dict[str, str]:
+def routing_headers(request: Request, caller: Caller, *, our_role: str | None = None) -> dict[str, str]:
     """2.2.1 response routing headers (ocpi.md §3.5): FROM = us, TO = the requesting party.
 
     Only on functional modules of 2.2.1 connections; never on credentials, versions, hubclientinfo.
+    ``our_role`` is the role of ours the interface belongs to ("CPO" for a Sender interface of a
+    CPO module, "EMSP" for a Receiver one): it picks FROM, and TO falls back to the caller's party
+    of the counterpart role. Without it, both follow the partner's main role, which is ambiguous
+    for a partner that is both CPO and eMSP.
     """
     if caller_version(caller) == "2.1.1":
         return {}
     headers: dict[str, str] = {}
-    ours = our_party_facing(gateway_of(request).config, caller.partner.role)
+    config = gateway_of(request).config
+    ours: OcpiParty | None = None
+    if our_role in ("CPO", "EMSP"):
+        with_role = config.ocpi.parties_with_role("CPO" if our_role == "CPO" else "EMSP")
+        ours = with_role[0] if with_role else None
+    if ours is None:
+        ours = our_party_facing(config, caller.partner.role)
     if ours is not None:
         headers["OCPI-from-country-code"] = ours.country_code
         headers["OCPI-from-party-id"] = ours.party_id
@@ -103,12 +113,14 @@ def routing_headers(request: Request, caller: Caller) -> dict[str, str]:
     requester_pid = request.headers.get("ocpi-from-party-id")
     parties = caller_parties(caller)
     known = {p.key() for p in parties}
+    counterpart = {"CPO": "EMSP", "EMSP": "CPO"}.get(our_role or "")
+    facing = [p for p in parties if p.role.upper() == counterpart] or parties
     if requester_cc and requester_pid and (requester_cc.upper(), requester_pid.upper()) in known:
         headers["OCPI-to-country-code"] = requester_cc.upper()
         headers["OCPI-to-party-id"] = requester_pid.upper()
-    elif parties:
-        headers["OCPI-to-country-code"] = parties[0].country_code
-        headers["OCPI-to-party-id"] = parties[0].party_id
+    elif facing:
+        headers["OCPI-to-country-code"] = facing[0].country_code
+        headers["OCPI-to-party-id"] = facing[0].party_id
     return headers
 
 
@@ -183,8 +195,11 @@ def paginated_response(
     out = dict(headers or {})
     out["X-Total-Count"] = str(total)
     out["X-Limit"] = str(max_limit)
-    next_offset = params.offset + len(items)
-    if items and next_offset < total:
+    # The page covered [offset, offset + limit) of the served sequence even when an item could not
+    # be serialized and was left out: the next page starts after it, so nothing is served twice
+    # and a short page does not end the crawl early.
+    next_offset = params.offset + params.limit
+    if params.limit > 0 and next_offset < total:
         query = [(k, v) for k, v in request.query_params.multi_items() if k not in ("offset", "limit")]
         if params.date_from is not None and "date_from" not in request.query_params:
             query.append(("date_from", format_datetime(params.date_from)))

@@ -1,8 +1,17 @@
-"""The OCPI functional modules (locations, sessions, cdrs, tariffs, tokens, commands) mounted on
-the app, each registered in the endpoint registry so version details advertise it."""
+"""The OCPI functional modules mounted on the app, each registered in the endpoint registry so that
+version details advertise exactly what is mounted (ocpi.md §1.1).
+
+Every module named in :data:`MODULES` is ``bridge.ocpi.server.<name>`` and offers
+``endpoints(config) -> list[ModuleEndpoint]``: its interfaces for the configured versions and the
+roles the gateway has (a Receiver interface of the eMSP role only when an EMSP party is configured,
+a Sender interface of the CPO role only with a CPO party, and so on). Paths are relative to
+``{public_url}/ocpi/{version}/``; the gateway as eMSP receives under ``emsp/<module>`` and as CPO
+serves under ``cpo/<module>`` (see each module's docstring).
+"""
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING
 
 from starlette.routing import BaseRoute
@@ -11,7 +20,16 @@ if TYPE_CHECKING:
     from bridge.config import BridgeConfig
     from bridge.ocpi.server.registry import EndpointRegistry
 
+MODULES: list[str] = ["locations", "tariffs", "sessions", "cdrs", "tokens", "commands"]
+"""Functional modules, in the order their endpoints are advertised."""
+
 
 def module_routes(config: BridgeConfig, registry: EndpointRegistry) -> list[BaseRoute]:
-    """Routes of every functional module this configuration enables (none are mounted yet)."""
-    return []
+    """Register the endpoints of every module in :data:`MODULES` and return their routes."""
+    routes: list[BaseRoute] = []
+    for name in MODULES:
+        module = importlib.import_module(f"bridge.ocpi.server.{name}")
+        for endpoint in module.endpoints(config):
+            registry.add(endpoint)
+            routes.extend(endpoint.routes)
+    return routes
