@@ -13,12 +13,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from schema_ocpi import validate_ocpi_221
-from schema_oicp import openapi_spelling, snippet_examples, validate_oicp
-
 from bridge.ocpi.models.common import to_jsonable as ocpi_jsonable
 from bridge.oicp.models.common import to_jsonable as oicp_jsonable
 from mappings.rules import MappingRules
+from tests.schema_ocpi import validate_ocpi_221
+from tests.schema_oicp import openapi_spelling, snippet_examples, validate_oicp
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 EX221 = SHARED / "specs" / "ocpi-2.2.1" / "examples"

@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from part2_support import SESSION_ID, example, ocpi_valid, oicp_valid, rules, snippet
 
 from bridge.errors import MappingError
 from bridge.ocpi.models.v2_2_1 import CDR, Location, Tariff
@@ -25,6 +24,7 @@ from bridge.oicp.models.cdr import ChargeDetailRecord
 from bridge.oicp.models.pricing import PricingProductDataRecord
 from mappings.cdrs import RULE_TABLE, UnpricedCdr, cdr_to_ocpi, cdr_to_oicp, preview
 from mappings.result import LossKind
+from tests.mappings.part2_support import SESSION_ID, example, ocpi_valid, oicp_valid, rules, snippet
 
 NOW = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
 DEFAULT = rules()

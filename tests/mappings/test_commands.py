@@ -10,8 +10,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from part2_support import SESSION_ID, example, ocpi_valid, oicp_valid, rules, snippet
-from schema_oicp import oicp_schema_errors
 
 from bridge.errors import MappingError
 from bridge.ocpi.models import v2_1_1 as v211
@@ -46,6 +44,8 @@ from mappings.commands import (
     stop_session_to_oicp,
 )
 from mappings.result import LossKind
+from tests.mappings.part2_support import SESSION_ID, example, ocpi_valid, oicp_valid, rules, snippet
+from tests.schema_oicp import oicp_schema_errors
 
 NOW = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
 DEFAULT = rules()

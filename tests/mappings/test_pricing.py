@@ -12,7 +12,6 @@ from decimal import Decimal as D
 from zoneinfo import ZoneInfo
 
 import pytest
-from part2_support import example, snippet
 
 from bridge.ocpi.models.v2_2_1 import Tariff, TariffDimensionType
 from bridge.oicp.models.pricing import (
@@ -31,6 +30,7 @@ from mappings.pricing import (
     product_available,
     select_pricing_product,
 )
+from tests.mappings.part2_support import example, snippet
 
 BERLIN = ZoneInfo("Europe/Berlin")
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")

@@ -12,7 +12,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from part2_support import SESSION_ID, example, ocpi_valid, oicp_valid, rules, snippet
 
 from bridge.errors import MappingError
 from bridge.ocpi.models.v2_2_1 import AuthMethod, CdrToken, Session, SessionStatus, TokenType
@@ -32,6 +31,7 @@ from mappings.sessions import (
     preview,
     session_to_notification,
 )
+from tests.mappings.part2_support import SESSION_ID, example, ocpi_valid, oicp_valid, rules, snippet
 
 NOW = datetime(2015, 6, 29, 23, 55, tzinfo=UTC)
 DEFAULT = rules()

@@ -13,7 +13,6 @@ from decimal import Decimal as D
 from typing import Any
 
 import pytest
-from part2_support import example, ocpi_valid, oicp_valid, rules, snippet
 
 from bridge.errors import MappingError
 from bridge.ocpi.models import v2_1_1 as v211
@@ -40,6 +39,7 @@ from mappings.tariffs import (
     tariffs_to_pricing_product_data,
     week_window,
 )
+from tests.mappings.part2_support import example, ocpi_valid, oicp_valid, rules, snippet
 
 NOW = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
 DEFAULT = rules()

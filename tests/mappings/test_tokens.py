@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from part2_support import SESSION_ID, example, ocpi_valid, oicp_valid, rules, snippet
 
 from bridge.errors import MappingError
 from bridge.ocpi.models import v2_1_1 as v211
@@ -43,6 +42,7 @@ from mappings.tokens import (
     preview,
     token_to_identification,
 )
+from tests.mappings.part2_support import SESSION_ID, example, ocpi_valid, oicp_valid, rules, snippet
 
 NOW = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
 DEFAULT = rules()

@@ -11,9 +11,9 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-import schema_oicp
 from pydantic import ValidationError
 
+import tests.schema_oicp as schema_oicp
 from bridge.oicp.models import (
     DynamicInfoAvailable,
     EvseDataRecord,

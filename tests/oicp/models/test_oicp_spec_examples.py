@@ -24,10 +24,9 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 import pytest
-import schema_oicp
 from pydantic import BaseModel, TypeAdapter, ValidationError
-from schema_oicp import SpecExample, has_schema, oicp_schema_errors, oicp_schema_errors_at, openapi_spelling
 
+import tests.schema_oicp as schema_oicp
 from bridge.oicp.models import (
     UID,
     Accessibility,
@@ -95,6 +94,13 @@ from bridge.oicp.models import (
 )
 from bridge.oicp.models.evse_data import GeoCoordinatesDecimalDegree, GeoCoordinatesDegreeMinuteSeconds
 from bridge.oicp.models.evse_data import GeoCoordinatesGoogle as Google
+from tests.schema_oicp import (
+    SpecExample,
+    has_schema,
+    oicp_schema_errors,
+    oicp_schema_errors_at,
+    openapi_spelling,
+)
 
 # ---------------------------------------------------------------------------------------------
 # Explicit mapping: OpenAPI schema name -> model
