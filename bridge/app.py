@@ -23,9 +23,10 @@ from bridge.context import Gateway, gateway_of
 from bridge.errors import StoreError
 from bridge.http_errors import EXCEPTION_HANDLERS, CatchAllMiddleware
 from bridge.middleware import BodyLimitMiddleware, RequestIdMiddleware
-from bridge.ocpi.server import versions
 from bridge.ocpi.server.registry import EndpointRegistry
-from bridge.partners import sync_configured_partners
+from bridge.ocpi.server.routes import ocpi_routes
+from bridge.oicp.server import oicp_routes
+from bridge.partners import ocpi_start_hook, sync_configured_partners
 from bridge.store import open_store
 
 if TYPE_CHECKING:
@@ -70,7 +71,7 @@ def create_app(
         exits: list[AbstractAsyncContextManager[None]] = []
         try:
             await sync_configured_partners(config, opened)
-            for hook in start_hooks:
+            for hook in (ocpi_start_hook(), *start_hooks):
                 manager = hook(gateway)
                 if manager is not None:
                     await manager.__aenter__()
@@ -84,7 +85,12 @@ def create_app(
                 await opened.close()
             log.info("gateway stopped")
 
-    all_routes: list[BaseRoute] = [Route("/health", health, methods=["GET"]), *versions.ROUTES, *routes]
+    all_routes: list[BaseRoute] = [
+        Route("/health", health, methods=["GET"]),
+        *ocpi_routes(config, registry),
+        *oicp_routes(),
+        *routes,
+    ]
     return Starlette(
         routes=all_routes,
         middleware=[
