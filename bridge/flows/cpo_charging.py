@@ -437,7 +437,7 @@ class CpoChargingFlow:
                 time_zone=location.time_zone if location is not None else "UTC",
                 rules=rules,
             ).value
-            answer = await self.oicp.send_charge_detail_record(record)
+            answer = await self.oicp.send_charge_detail_record(record, retry=False)
         except (MappingError, OicpEgressError) as error:
             return Outcome.dead(f"CDR {name} cannot be expressed in OICP: {error}")
         except PartnerError as error:

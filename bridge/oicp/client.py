@@ -499,9 +499,15 @@ class OicpClient:
         """AuthorizeStop v2.1."""
         return await self._call("authorize_stop", body, AuthorizationStop)
 
-    async def send_charge_detail_record(self, body: ChargeDetailRecord) -> Acknowledgement:
-        """ChargeDetailRecord v2.2, retried on transient errors: HBS keeps one CDR per SessionID."""
-        return await self._call("charge_detail_record", body, Acknowledgement, retry=True)
+    async def send_charge_detail_record(
+        self, body: ChargeDetailRecord, *, retry: bool = True
+    ) -> Acknowledgement:
+        """ChargeDetailRecord v2.2, retried on transient errors: HBS keeps one CDR per SessionID.
+
+        ``retry=False`` when an outbox owns the retries, so that a lost answer is visible to it
+        (a later "already received" must then count as delivered, not as a data error).
+        """
+        return await self._call("charge_detail_record", body, Acknowledgement, retry=retry)
 
     async def send_charging_notification(self, body: ChargingNotification) -> Acknowledgement:
         """ChargingNotifications v1.1 (Start/Progress/End/Error); the answer is the EMP's, relayed."""
