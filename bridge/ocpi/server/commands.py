@@ -39,6 +39,7 @@ Decisions:
 from __future__ import annotations
 
 import uuid
+import zlib
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final, Literal
@@ -158,6 +159,9 @@ async def get_command(store: DataApi, command_id: str) -> CommandRecord | None:
 _UNSET: Final[Any] = object()
 
 
+COMMAND_LOCK_STRIPES = 64
+
+
 async def update_command(
     store: Store,
     command_id: str,
@@ -176,6 +180,11 @@ async def update_command(
         return to_jsonable(value) if isinstance(value, BaseModel) else dict(value)
 
     async with store.transaction() as tx:
+        # A result may arrive while the response is being stored: bump a durable counter of the
+        # command's stripe first (its row stays locked until commit), so that under PostgreSQL
+        # READ COMMITTED neither read-modify-write loses the other's part.
+        stripe = zlib.crc32(command_id.encode("utf-8")) % COMMAND_LOCK_STRIPES
+        await tx.next_sequence(f"lock.command.{stripe}")
         found = await tx.get_correlation(COMMAND_KIND, command_id)
         if found is None:
             return None
