@@ -20,11 +20,15 @@ from starlette.routing import BaseRoute, Route
 
 from bridge import __version__
 from bridge.context import Gateway, gateway_of
+from bridge.delivery import SERVICE_NAME as DELIVERY_SERVICE
+from bridge.delivery import delivery_start_hook
 from bridge.errors import StoreError
+from bridge.flows.wiring import start_flows
 from bridge.http_errors import EXCEPTION_HANDLERS, CatchAllMiddleware
 from bridge.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from bridge.ocpi.server.registry import EndpointRegistry
 from bridge.ocpi.server.routes import ocpi_routes
+from bridge.ocpi.server.sessions import install as install_sessions
 from bridge.oicp.server import oicp_routes
 from bridge.partners import ocpi_start_hook, sync_configured_partners
 from bridge.store import open_store
@@ -40,6 +44,17 @@ log = logging.getLogger("bridge.app")
 StartHook = Callable[[Gateway], AbstractAsyncContextManager[None] | None]
 
 
+def install_object_indexes(gateway: Gateway) -> None:
+    """The object service's indexes (tokens by contract id, sessions and CDRs by recipient) must
+    listen before anything writes: installed first, whatever else runs."""
+    install_sessions(gateway)
+
+
+def product_start_hooks() -> list[StartHook]:
+    """Delivery first (flows register their senders on it), then the flows."""
+    return [delivery_start_hook(), start_flows]
+
+
 async def health(request: Request) -> Response:
     """``GET /health``: 200 when the store answers, 503 otherwise. No authentication, no secrets."""
     gateway = gateway_of(request)
@@ -48,7 +63,11 @@ async def health(request: Request) -> Response:
     except StoreError as error:
         log.warning("health: store unreachable: %s", error)
         return JSONResponse({"status": "unavailable", "store": "unreachable"}, status_code=503)
-    return JSONResponse({"status": "ok", "store": "ok", "version": __version__})
+    body: dict[str, object] = {"status": "ok", "store": "ok", "version": __version__}
+    delivery = gateway.services.get(DELIVERY_SERVICE)
+    if delivery is not None:
+        body["outbox"] = (await delivery.stats()).as_dict()
+    return JSONResponse(body)
 
 
 def create_app(
@@ -56,9 +75,16 @@ def create_app(
     *,
     store: Store | None = None,
     routes: Sequence[BaseRoute] = (),
-    start_hooks: Sequence[StartHook] = (),
+    start_hooks: Sequence[StartHook] | None = None,
 ) -> Starlette:
-    """The gateway as an ASGI app. ``store`` is opened from ``config.store_url`` when not given."""
+    """The gateway as an ASGI app. ``store`` is opened from ``config.store_url`` when not given.
+
+    ``start_hooks=None`` (the product) runs the outbox delivery and every flow the configuration
+    enables (:func:`product_start_hooks`); tests pass their own list to run a part of it with
+    faster settings. The OCPI side (partner clients, pending registrations) and the object indexes
+    always run.
+    """
+    hooks: Sequence[StartHook] = product_start_hooks() if start_hooks is None else start_hooks
     registry = EndpointRegistry()
 
     @asynccontextmanager
@@ -71,7 +97,8 @@ def create_app(
         exits: list[AbstractAsyncContextManager[None]] = []
         try:
             await sync_configured_partners(config, opened)
-            for hook in (ocpi_start_hook(), *start_hooks):
+            install_object_indexes(gateway)
+            for hook in (ocpi_start_hook(), *hooks):
                 manager = hook(gateway)
                 if manager is not None:
                     await manager.__aenter__()
