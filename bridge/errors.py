@@ -247,7 +247,9 @@ class StoreError(BridgeError):
 class PartnerError(BridgeError):
     """A partner answered with an error: ``code`` is its OCPI status_code or OICP StatusCode."""
 
-    def __init__(self, message: str, *, code: str | int | None = None, http_status: int | None = None) -> None:
+    def __init__(
+        self, message: str, *, code: str | int | None = None, http_status: int | None = None
+    ) -> None:
         self.code = code
         self.http_status = http_status
         super().__init__(message)

@@ -98,6 +98,8 @@ class OcpiResponse(OcpiModel, Generic[T]):
     any ``data`` or none at all.
     """
 
+    model_config = ConfigDict(extra="allow", populate_by_name=True, hide_input_in_errors=True)
+
     data: T | None = None
     status_code: int
     status_message: str | None = None
