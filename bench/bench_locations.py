@@ -1,16 +1,20 @@
 """Micro-benchmark: EVSEs per second for the location translation, beside a hand-written baseline.
 
-Run: ``.venv/bin/python bench/bench_locations.py [--evses 20] [--seconds 2]``. Not a test: it prints
-figures. The baseline is a plain dict-to-dict translation of the same Location (address split,
-plug table, kW, capabilities, coordinates) without models, rules or notes, in the same process;
-the target is to stay within 3x of it. Inputs are parsed models (as a flow holds them), outputs
-are models (OCPI → OICP) and Locations (OICP → OCPI); serialisation is not timed.
+Run: ``.venv/bin/python bench/bench_locations.py [--evses 20] [--seconds 3] [--profile 25]``. Not a
+test: it prints figures. The baseline is a plain dict-to-dict translation of the same Location
+(address split, plug table, kW, capabilities, coordinates) without models, rules or notes, in the
+same process; the target is to stay within 3x of it. Inputs are parsed models (as a flow holds
+them), outputs are models (OCPI → OICP) and Locations (OICP → OCPI); serialisation is not timed.
+``--profile N`` then prints the N functions the OCPI → OICP translation spends most time in
+(cProfile, own time; the profiler slows small functions most).
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import math
+import pstats
 import re
 import sys
 import time
@@ -173,6 +177,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--evses", type=int, default=20, help="EVSEs per Location (default 20)")
     parser.add_argument("--seconds", type=float, default=3.0, help="time per contender (default 3)")
+    parser.add_argument("--profile", type=int, default=0, metavar="N", help="print the top N of a profile")
     args = parser.parse_args()
     data = location_data(args.evses)
     location = v221.Location.model_validate(data)
@@ -202,6 +207,13 @@ def main() -> None:
     print(f"{'OICP EvseDataRecords → OCPI Location':<38}{back:>12,.0f}{hand / back:>13.1f}x slower")
     verdict = "within" if hand / forward <= 3 else "NOT within"
     print(f"OCPI → OICP is {verdict} 3x of the baseline ({args.evses} EVSEs per Location, 2 connectors each)")
+    if args.profile:
+        profile = cProfile.Profile()
+        profile.enable()
+        for _ in range(2000):
+            location_to_evse_records(location, RULES, operator_id="DE*ABC", operator_name="Bench", now=NOW)
+        profile.disable()
+        pstats.Stats(profile).sort_stats("tottime").print_stats(args.profile)
 
 
 if __name__ == "__main__":
