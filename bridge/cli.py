@@ -18,6 +18,13 @@ from bridge.errors import ConfigError
 VERBS: dict[str, tuple[str, str]] = {
     "serve": ("bridge.runner", "start the gateway (uvicorn) with a configuration file"),
     "check-config": ("bridge.config_cli", "validate a configuration file and print a summary"),
+    "register": ("bridge.ocpi_cli", "register with an OCPI partner (credentials POST)"),
+    "update-credentials": ("bridge.ocpi_cli", "new tokens and endpoints with an OCPI partner (PUT)"),
+    "unregister": ("bridge.ocpi_cli", "unregister from an OCPI partner (credentials DELETE)"),
+    "map": ("bridge.preview", "translate a JSON file between OCPI and OICP and print it"),
+    "outbox": ("bridge.outbox_cli", "list, retry, release or purge outbox messages"),
+    "sync-evse": ("bridge.sync_cli", "pull Hubject's EVSE data into the cache (delta, or --full)"),
+    "push-evse": ("bridge.publish_cli", "push the CPO network to Hubject (update, or --full for a fullLoad)"),
 }
 
 

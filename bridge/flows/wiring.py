@@ -17,7 +17,13 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from bridge.context import Gateway
 
 # Order matters: delivery first (flows register senders on it), then the flows.
-FLOW_MODULES: list[str] = []
+FLOW_MODULES: list[str] = [
+    "bridge.flows.cpo_charging",
+    "bridge.flows.cpo_commands",
+    "bridge.flows.cpo_publish",
+    "bridge.flows.emsp_locations",
+    "bridge.flows.emsp_charging",
+]
 
 
 @asynccontextmanager
