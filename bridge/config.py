@@ -9,7 +9,9 @@ Every problem becomes exactly one :class:`bridge.errors.ConfigError` naming the 
 (``partners[1].token``, ``hubject.tls.cert``) and what is wrong. Secrets (partner tokens, the TLS key
 passphrase, the PostgreSQL password) are ``SecretStr`` and never appear in an error message.
 
-Every key is documented in ``docs/configuration.md`` (a test keeps the two in step).
+The sections that tune the flows (``delivery``, ``cpo``, ``emsp``, ``hubject.server_deadlines``)
+live in :mod:`bridge.config_flows`, the shared base class in :mod:`bridge.config_base`. Every key
+is documented in ``docs/configuration.md`` (a test keeps the two in step).
 """
 
 from __future__ import annotations
@@ -27,7 +29,6 @@ import yaml
 from pydantic import (
     BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     PrivateAttr,
     SecretStr,
@@ -37,10 +38,28 @@ from pydantic import (
     model_validator,
 )
 
+from bridge.config_base import (
+    OPERATOR_ID_PATTERN,
+    ConfigModel,
+    ConfigValueError,
+    OptionalPath,
+    empty_to_none,
+    existing_file,
+    resolve_path,
+)
+from bridge.config_flows import (
+    CpoConfig,
+    CpoPartyConfig,
+    DeliveryConfig,
+    EmspConfig,
+    EvseDataConfig,
+    HubjectServerDeadlines,
+    RetryConfig,
+    check_flow_sections,
+)
 from bridge.errors import ConfigError
 
-# OICP 2.3 OperatorID and ProviderID (oicp-2.3.md, OpenAPI ``OperatorID`` / ``ProviderID`` patterns).
-OPERATOR_ID_PATTERN = re.compile(r"^(([A-Za-z]{2}\*?[A-Za-z0-9]{3})|(\+?[0-9]{1,3}\*[0-9]{3}))$")
+# OICP 2.3 ProviderID (oicp-2.3.md, OpenAPI ``ProviderID`` pattern; the OperatorID one is in config_base).
 PROVIDER_ID_PATTERN = re.compile(r"^([A-Za-z]{2}\-?[A-Za-z0-9]{3}|[A-Za-z]{2}[\*|-]?[A-Za-z0-9]{3})$")
 # OCPI 2.2.1 credentials token: string(64) of printable non-whitespace ASCII U+0021..U+007E (ocpi.md §1.2).
 OCPI_TOKEN_PATTERN = re.compile(r"^[\x21-\x7e]{1,64}$")
@@ -56,29 +75,8 @@ DEFAULT_OCPI_VERSIONS: tuple[OcpiVersion, ...] = ("2.2.1", "2.1.1")
 MASK = "***"
 
 
-class ConfigValueError(ValueError):
-    """A validation failure that knows the key it is about, relative to the model raising it.
-
-    pydantic places a model validator's error at the model's own location; ``path`` refines it
-    (``tls.key`` under ``hubject``, ``partners[2].name`` under the root), so the message names the
-    exact key. ``reason`` must never contain a secret value.
-    """
-
-    def __init__(self, path: str, reason: str) -> None:
-        self.path = path
-        self.reason = reason
-        super().__init__(reason)
-
-
 # --------------------------------------------------------------------------------------------
 # Small value helpers
-
-
-def _empty_to_none(value: Any) -> Any:
-    """``${VAR:-}`` yields ``""``; for an optional key that means "not set"."""
-    if isinstance(value, str) and not value.strip():
-        return None
-    return value
 
 
 def _upper(value: Any) -> Any:
@@ -124,29 +122,6 @@ def mask_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
-def _base_dir(info: ValidationInfo) -> Path:
-    context = info.context if isinstance(info.context, Mapping) else {}
-    base = context.get("base_dir")
-    return Path(base) if base is not None else Path.cwd()
-
-
-def _resolve(value: Path, info: ValidationInfo) -> Path:
-    """Relative paths are relative to the configuration file's directory, not the working directory."""
-    path = value.expanduser()
-    if not path.is_absolute():
-        path = _base_dir(info) / path
-    return path.resolve()
-
-
-def _existing_file(value: Path | None, info: ValidationInfo) -> Path | None:
-    if value is None:
-        return None
-    path = _resolve(value, info)
-    if not path.is_file():
-        raise ValueError(f"file not found: {path}")
-    return path
-
-
 def _check_country_code(value: str) -> str:
     if not re.fullmatch(r"[A-Z]{2}", value):
         raise ValueError("must be 2 letters (ISO 3166-1 alpha-2 country code)")
@@ -165,40 +140,23 @@ def _check_token(value: SecretStr | None) -> SecretStr | None:
     return value
 
 
-OptionalPath = Annotated[Path | None, BeforeValidator(_empty_to_none)]
-OptionalUrl = Annotated[str | None, BeforeValidator(_empty_to_none)]
-OptionalSecret = Annotated[SecretStr | None, BeforeValidator(_empty_to_none)]
-OptionalStr = Annotated[str | None, BeforeValidator(_empty_to_none)]
-
-
-class _ConfigModel(BaseModel):
-    """Base of the configuration models: unknown keys are errors, values are frozen after loading.
-
-    ``hide_input_in_errors`` is set on every model: pydantic takes it from the outermost model, and
-    the outermost one (:class:`BridgeConfig`) carries secrets through its children.
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _empty_section(cls, data: Any) -> Any:
-        """A section whose keys are all commented out (``tls:`` alone) is YAML null: use the defaults."""
-        return {} if data is None else data
+OptionalUrl = Annotated[str | None, BeforeValidator(empty_to_none)]
+OptionalSecret = Annotated[SecretStr | None, BeforeValidator(empty_to_none)]
+OptionalStr = Annotated[str | None, BeforeValidator(empty_to_none)]
 
 
 # --------------------------------------------------------------------------------------------
 # Models
 
 
-class ListenConfig(_ConfigModel):
+class ListenConfig(ConfigModel):
     """Where uvicorn listens."""
 
     host: str = Field(default="127.0.0.1", min_length=1)
     port: int = Field(default=8080, ge=1, le=65535)
 
 
-class HubjectTls(_ConfigModel):
+class HubjectTls(ConfigModel):
     """Mutual TLS toward Hubject (oicp-2.3.md §1: the client certificate identifies the operator)."""
 
     cert: OptionalPath = None
@@ -209,7 +167,7 @@ class HubjectTls(_ConfigModel):
     @field_validator("cert", "key", "ca")
     @classmethod
     def _files_exist(cls, value: Path | None, info: ValidationInfo) -> Path | None:
-        return _existing_file(value, info)
+        return existing_file(value, info)
 
     @model_validator(mode="after")
     def _pairs(self) -> Self:
@@ -227,7 +185,7 @@ class HubjectTls(_ConfigModel):
         return self.cert is not None
 
 
-class HubjectTimeouts(_ConfigModel):
+class HubjectTimeouts(ConfigModel):
     """Client timeouts in seconds per kind of call (oicp-2.3.md §1.5 recommendation)."""
 
     authorize: float = Field(default=30.0, gt=0, le=3600)
@@ -237,18 +195,19 @@ class HubjectTimeouts(_ConfigModel):
     connect: float = Field(default=10.0, gt=0, le=3600)
 
 
-class HubjectConfig(_ConfigModel):
+class HubjectConfig(ConfigModel):
     """The OICP 2.3 side. ``operator_id`` makes the gateway an OICP CPO, ``provider_id`` an OICP EMP."""
 
     enabled: bool = False
     url: OptionalUrl = None
     operator_id: OptionalStr = None
-    operator_name: Annotated[
-        Annotated[str, Field(max_length=100)] | None, BeforeValidator(_empty_to_none)
-    ] = None
+    operator_name: Annotated[Annotated[str, Field(max_length=100)] | None, BeforeValidator(empty_to_none)] = (
+        None
+    )
     provider_id: OptionalStr = None
     tls: HubjectTls = Field(default_factory=HubjectTls)
     timeouts: HubjectTimeouts = Field(default_factory=HubjectTimeouts)
+    server_deadlines: HubjectServerDeadlines = Field(default_factory=HubjectServerDeadlines)
 
     @model_validator(mode="before")
     @classmethod
@@ -256,8 +215,8 @@ class HubjectConfig(_ConfigModel):
         """``enabled`` defaults to whether a ``url`` is given (an empty ``${HUBJECT_URL:-}`` = none)."""
         if data is None:
             data = {}
-        if isinstance(data, Mapping) and _empty_to_none(data.get("enabled")) is None:
-            url = _empty_to_none(data.get("url"))
+        if isinstance(data, Mapping) and empty_to_none(data.get("enabled")) is None:
+            url = empty_to_none(data.get("url"))
             return {**data, "enabled": url is not None}
         return data
 
@@ -304,7 +263,7 @@ class HubjectConfig(_ConfigModel):
         return self.enabled and self.provider_id is not None
 
 
-class OcpiParty(_ConfigModel):
+class OcpiParty(ConfigModel):
     """One OCPI identity of the gateway: a CredentialsRole (OCPI 2.2.1 credentials, ocpi.md §1.2)."""
 
     country_code: Annotated[str, BeforeValidator(_upper)]
@@ -329,7 +288,7 @@ class OcpiParty(_ConfigModel):
         return None if value is None else _check_http_url(value)
 
 
-class OcpiTimeouts(_ConfigModel):
+class OcpiTimeouts(ConfigModel):
     """OCPI client timeouts in seconds; ``command`` bounds the wait for a partner's CommandResponse."""
 
     connect: float = Field(default=5.0, gt=0, le=3600)
@@ -337,7 +296,7 @@ class OcpiTimeouts(_ConfigModel):
     command: float = Field(default=30.0, gt=0, le=3600)
 
 
-class OcpiConfig(_ConfigModel):
+class OcpiConfig(ConfigModel):
     """The OCPI side: the gateway's identities and server limits."""
 
     parties: list[OcpiParty] = Field(min_length=1)
@@ -368,7 +327,7 @@ class OcpiConfig(_ConfigModel):
         return [party for party in self.parties if party.role == role]
 
 
-class PartnerConfig(_ConfigModel):
+class PartnerConfig(ConfigModel):
     """One OCPI partner and how the registration handshake goes (ocpi.md §1.3).
 
     Either ``versions_url`` + ``token``: the partner gave us its TOKEN_A and the gateway registers
@@ -378,10 +337,10 @@ class PartnerConfig(_ConfigModel):
 
     name: str
     role: Annotated[PartnerRole, BeforeValidator(_upper)]
-    country_code: Annotated[str | None, BeforeValidator(_empty_to_none), BeforeValidator(_upper)] = None
-    party_id: Annotated[str | None, BeforeValidator(_empty_to_none), BeforeValidator(_upper)] = None
+    country_code: Annotated[str | None, BeforeValidator(empty_to_none), BeforeValidator(_upper)] = None
+    party_id: Annotated[str | None, BeforeValidator(empty_to_none), BeforeValidator(_upper)] = None
     token_encoding: TokenEncoding = "auto"  # noqa: S105 -- an encoding name, not a secret
-    version: Annotated[OcpiVersion | None, BeforeValidator(_empty_to_none)] = None
+    version: Annotated[OcpiVersion | None, BeforeValidator(empty_to_none)] = None
     versions_url: OptionalUrl = None
     token: OptionalSecret = None
     token_a: OptionalSecret = None
@@ -453,7 +412,7 @@ class PartnerConfig(_ConfigModel):
         return "raw" if version == "2.1.1" else "base64"
 
 
-class LoggingConfig(_ConfigModel):
+class LoggingConfig(ConfigModel):
     """Log level and format. The YAML key ``json`` is the attribute ``json_lines`` (``json`` would
     shadow a pydantic method; the ``json`` property reads the same value)."""
 
@@ -485,7 +444,7 @@ def _check_store(value: SecretStr, info: ValidationInfo) -> SecretStr:
         raw = rest[1:]
         if raw == ":memory:":
             return SecretStr("sqlite:///:memory:")
-        path = _resolve(Path(raw), info)
+        path = resolve_path(Path(raw), info)
         if path.is_dir():
             raise ValueError(f"the SQLite path is a directory: {path}")
         return SecretStr(f"sqlite:///{path}")
@@ -503,7 +462,7 @@ def _check_store(value: SecretStr, info: ValidationInfo) -> SecretStr:
     raise ValueError(f"unsupported scheme {scheme!r}: use sqlite:/// or postgresql://")
 
 
-class BridgeConfig(_ConfigModel):
+class BridgeConfig(ConfigModel):
     """The whole configuration. Built by :func:`load_config`; frozen; passed to whoever needs it."""
 
     listen: ListenConfig = Field(default_factory=ListenConfig)
@@ -514,6 +473,9 @@ class BridgeConfig(_ConfigModel):
     hubject: HubjectConfig = Field(default_factory=HubjectConfig)
     partners: list[PartnerConfig] = Field(default_factory=list)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
+    delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
+    cpo: CpoConfig = Field(default_factory=CpoConfig)
+    emsp: EmspConfig = Field(default_factory=EmspConfig)
 
     _config_path: Path | None = PrivateAttr(default=None)
 
@@ -536,7 +498,7 @@ class BridgeConfig(_ConfigModel):
     @field_validator("mappings")
     @classmethod
     def _mappings(cls, value: Path, info: ValidationInfo) -> Path:
-        path = _existing_file(value, info)
+        path = existing_file(value, info)
         assert path is not None
         return path
 
@@ -571,6 +533,11 @@ class BridgeConfig(_ConfigModel):
                     f"the partner is a {partner.role} but ocpi.parties has no {facing} or HUB party"
                     " to face it",
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _flow_settings_fit(self) -> Self:
+        check_flow_sections(self)
         return self
 
     # -- derived values ---------------------------------------------------------------------
@@ -874,7 +841,13 @@ __all__ = [
     "PROVIDER_ID_PATTERN",
     "BridgeConfig",
     "ConfigValueError",
+    "CpoConfig",
+    "CpoPartyConfig",
+    "DeliveryConfig",
+    "EmspConfig",
+    "EvseDataConfig",
     "HubjectConfig",
+    "HubjectServerDeadlines",
     "HubjectTimeouts",
     "HubjectTls",
     "ListenConfig",
@@ -883,6 +856,7 @@ __all__ = [
     "OcpiParty",
     "OcpiTimeouts",
     "PartnerConfig",
+    "RetryConfig",
     "load_config",
     "mask_url",
 ]

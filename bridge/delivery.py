@@ -66,6 +66,7 @@ from bridge.errors import PartnerError, StoreError
 from bridge.store.base import OutboxMessage, Store, utcnow
 
 if TYPE_CHECKING:
+    from bridge.config_flows import DeliveryConfig
     from bridge.context import Gateway
 
 log = logging.getLogger("bridge.delivery")
@@ -558,12 +559,26 @@ SendersFactory = Callable[["Gateway"], Iterable[Registration]]
 """Builds the senders once the gateway (store, configuration, services) exists."""
 
 
+def settings_from_config(section: DeliveryConfig) -> DeliverySettings:
+    """The ``delivery`` section of the configuration (docs/configuration.md) as settings."""
+    retry = section.retry
+    return DeliverySettings(
+        concurrency=section.concurrency,
+        poll_interval=section.poll_interval,
+        send_timeout=section.send_timeout,
+        lease_seconds=section.lease_seconds,
+        stop_timeout=section.stop_timeout,
+        default_retry=RetryPolicy(base=retry.base, cap=retry.cap, max_attempts=retry.max_attempts),
+    )
+
+
 def delivery_start_hook(
     senders: SendersFactory | None = None, *, settings: DeliverySettings | None = None
 ) -> Callable[[Gateway], AbstractAsyncContextManager[None]]:
     """A start hook for ``create_app(..., start_hooks=[...])``: creates the :class:`Delivery`,
     puts it in ``gateway.services["delivery"]``, registers the senders from ``senders(gateway)``
-    and runs the loop until shutdown, which stops it gracefully.
+    and runs the loop until shutdown, which stops it gracefully. ``settings`` wins over the
+    configuration's ``delivery`` section (:func:`settings_from_config`), which is the default.
 
     Place it before the hooks of flows that register their own senders through
     :func:`delivery_of`; a message whose kind has no sender yet is simply retried later.
@@ -581,7 +596,7 @@ async def _running_delivery(
 ) -> AsyncIterator[None]:
     if SERVICE_NAME in gateway.services:
         raise RuntimeError("a delivery service is already running in this gateway")
-    delivery = Delivery(gateway.store, settings)
+    delivery = Delivery(gateway.store, settings or settings_from_config(gateway.config.delivery))
     for registration in senders(gateway) if senders is not None else ():
         delivery.register(registration.kind, registration.sender, retry=registration.retry)
     gateway.services[SERVICE_NAME] = delivery
@@ -626,4 +641,5 @@ __all__ = [
     "delivery_of",
     "delivery_start_hook",
     "outcome_from_error",
+    "settings_from_config",
 ]

@@ -14,7 +14,13 @@ import yaml
 
 from bridge.config import (
     BridgeConfig,
+    CpoConfig,
+    CpoPartyConfig,
+    DeliveryConfig,
+    EmspConfig,
+    EvseDataConfig,
     HubjectConfig,
+    HubjectServerDeadlines,
     HubjectTimeouts,
     HubjectTls,
     ListenConfig,
@@ -23,9 +29,11 @@ from bridge.config import (
     OcpiParty,
     OcpiTimeouts,
     PartnerConfig,
+    RetryConfig,
     load_config,
     mask_url,
 )
+from bridge.config_flows import format_duration
 from bridge.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,6 +51,13 @@ MODELS = (
     OcpiTimeouts,
     PartnerConfig,
     LoggingConfig,
+    HubjectServerDeadlines,
+    DeliveryConfig,
+    RetryConfig,
+    CpoConfig,
+    EmspConfig,
+    EvseDataConfig,
+    CpoPartyConfig,
 )
 
 BASE: dict[str, Any] = {
@@ -851,6 +866,9 @@ def _key_paths(model: type[pydantic.BaseModel], prefix: str = "") -> Iterator[st
         key = f"{prefix}{field.alias or name}"
         yield key
         inner = field.annotation
+        optional = [arg for arg in get_args(inner) if arg is not type(None)]
+        if type(None) in get_args(inner) and len(optional) == 1:
+            inner = optional[0]
         suffix = ""
         if get_origin(inner) is list:
             inner = get_args(inner)[0]
@@ -871,6 +889,13 @@ def test_the_doc_walk_reaches_every_model() -> None:
         "ocpi.timeouts.command",  # OcpiTimeouts
         "partners[].token_a",  # PartnerConfig
         "logging.json",  # LoggingConfig (the YAML key, not the attribute)
+        "hubject.server_deadlines.remote",  # HubjectServerDeadlines
+        "delivery.lease_seconds",  # DeliveryConfig
+        "delivery.retry.max_attempts",  # RetryConfig
+        "cpo.authorization_deadline",  # CpoConfig
+        "emsp.fallback_tariff",  # EmspConfig
+        "emsp.evse_data.status_mode",  # EvseDataConfig
+        "emsp.evse_data.cpo_party.party_id",  # CpoPartyConfig (an optional section)
     }
     assert expected <= paths
     assert len(paths) == sum(len(model.model_fields) for model in MODELS)
@@ -895,6 +920,25 @@ def test_docs_defaults_match_the_models() -> None:
         **{f"ocpi.timeouts.{k}": v for k, v in OcpiTimeouts().model_dump().items()},
         "partners[].token_encoding": "auto",
         "logging.level": "INFO",
+        "delivery.concurrency": DeliveryConfig().concurrency,
+        "cpo.push_batch_size": CpoConfig().push_batch_size,
+        "emsp.realtime_authorization": EmspConfig().realtime_authorization,
+        "emsp.push_authentication_data": "false",
+        **{
+            f"emsp.evse_data.{k}": str(v).lower() if isinstance(v, bool) else v
+            for k, v in EvseDataConfig().model_dump().items()
+            if isinstance(v, int | str)
+        },
+    }
+    durations = {
+        **{f"hubject.server_deadlines.{k}": v for k, v in HubjectServerDeadlines().model_dump().items()},
+        **{f"delivery.{k}": v for k, v in DeliveryConfig().model_dump().items() if isinstance(v, float)},
+        **{f"delivery.retry.{k}": v for k, v in RetryConfig().model_dump().items() if isinstance(v, float)},
+        **{f"cpo.{k}": v for k, v in CpoConfig().model_dump().items() if isinstance(v, float)},
+        **{f"emsp.{k}": v for k, v in EmspConfig().model_dump().items() if isinstance(v, float)},
+        **{
+            f"emsp.evse_data.{k}": v for k, v in EvseDataConfig().model_dump().items() if isinstance(v, float)
+        },
     }
     rows = {}
     for line in doc.splitlines():
@@ -904,3 +948,6 @@ def test_docs_defaults_match_the_models() -> None:
     for key, value in defaults.items():
         text = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
         assert rows[key].startswith(f"`{text}`"), key
+    assert len(durations) == 26
+    for key, seconds in durations.items():
+        assert rows[key].startswith(f"`{format_duration(seconds)}`"), key

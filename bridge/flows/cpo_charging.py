@@ -57,7 +57,7 @@ from cachetools import LRUCache
 
 from bridge.delivery import Outcome, RetryPolicy, delivery_of, outcome_from_error
 from bridge.errors import MappingError, PartnerError
-from bridge.flows.cpo_charging_auth import DEFAULT_DEADLINE, CpoAuthorizationHandler
+from bridge.flows.cpo_charging_auth import CpoAuthorizationHandler
 from bridge.flows.cpo_charging_state import (
     ACTIVE_EVSE,
     CDR_ATTEMPT_STATE,
@@ -631,7 +631,9 @@ async def install(gateway: Gateway) -> AbstractAsyncContextManager[None] | None:
     fallback: AuthorizationHandler = (
         existing if isinstance(existing, AuthorizationHandler) else StoredTokensAuthorizer(gateway)
     )
-    deadline = min(DEFAULT_DEADLINE, config.hubject.timeouts.authorize)
+    # The configuration rejects an explicit cpo.authorization_deadline above the client timeout;
+    # the 10 s default is bounded here when hubject.timeouts.authorize is shorter.
+    deadline = min(config.cpo.authorization_deadline, config.hubject.timeouts.authorize)
     gateway.services[AUTHORIZATION_HANDLER] = CpoAuthorizationHandler(
         gateway, hubject=oicp, fallback=fallback, deadline=deadline, on_released=flow.wake
     )

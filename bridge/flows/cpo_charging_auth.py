@@ -92,7 +92,8 @@ log = logging.getLogger("bridge.flows.cpo_charging")
 
 DEFAULT_DEADLINE = 10.0
 """Seconds within which an authorization is answered (the CPO's driver is waiting at the charge
-point; oicp-2.3.md §1.5 recommends < 10 s for the comparable remote start)."""
+point; oicp-2.3.md §1.5 recommends < 10 s for the comparable remote start). The installed handler
+gets ``cpo.authorization_deadline`` from the configuration, whose default this is."""
 
 
 def refused(token: v221.Token, location: v221.LocationReferences | None, text: str) -> v221.AuthorizationInfo:

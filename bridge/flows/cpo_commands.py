@@ -122,6 +122,7 @@ from mappings.commands import (
 )
 
 if TYPE_CHECKING:
+    from bridge.config import BridgeConfig
     from bridge.context import Gateway
     from bridge.store.base import OutboxMessage, PartnerRecord
     from mappings.rules import MappingRules
@@ -153,6 +154,26 @@ def answer_budget(deadlines: OicpDeadlines) -> float:
     :data:`ANSWER_MARGIN` (at most a quarter of it), so the OCPI call times out first and the
     answer is ours (oicp-2.3.md §1.5: 60 s at most, < 10 s best practice)."""
     return deadlines.remote - min(ANSWER_MARGIN, deadlines.remote / 4)
+
+
+def server_deadlines(config: BridgeConfig) -> OicpDeadlines:
+    """``hubject.server_deadlines`` of the configuration as the routes' :class:`OicpDeadlines`."""
+    section = config.hubject.server_deadlines
+    return OicpDeadlines(
+        remote=section.remote, authorize=section.authorize, cdr=section.cdr, notification=section.notification
+    )
+
+
+def deadlines_of(gateway: Gateway) -> OicpDeadlines:
+    """The deadlines of Hubject's calls: an :class:`OicpDeadlines` in ``services["oicp.deadlines"]``
+    wins; otherwise the configured ones are put there (the routes of ``bridge.oicp.server`` and the
+    handlers read that entry)."""
+    found = gateway.services.get(SERVICE_DEADLINES)
+    if isinstance(found, OicpDeadlines):
+        return found
+    deadlines = server_deadlines(gateway.config)
+    gateway.services[SERVICE_DEADLINES] = deadlines
+    return deadlines
 
 
 def oicp_client(gateway: Gateway) -> OicpClient:
@@ -202,10 +223,7 @@ class HubjectRemoteHandler:
         return self.gateway.config.hubject.operator_id
 
     def _deadline(self) -> float:
-        deadlines = self.gateway.services.get(SERVICE_DEADLINES)
-        if not isinstance(deadlines, OicpDeadlines):
-            deadlines = OicpDeadlines()
-        return asyncio.get_running_loop().time() + answer_budget(deadlines)
+        return asyncio.get_running_loop().time() + answer_budget(deadlines_of(self.gateway))
 
     def _rules(self, partner: str, owner: tuple[str, str], location_id: str) -> MappingRules:
         return rules_for(object_service(self.gateway).rules, self._operator_id, partner, owner, location_id)
@@ -652,7 +670,9 @@ async def install(gateway: Gateway) -> AbstractAsyncContextManager[None] | None:
     the peers' command relay (when the gateway has a CPO party, which mounts the commands
     Receiver), the Hubject remote handler (when ``config.acts_as_cpo``) and the outbox senders.
     Handlers registered before are kept as fallbacks. Returns the context manager that closes the
-    OICP client this flow made, if any."""
+    OICP client this flow made, if any. The configured ``hubject.server_deadlines`` are put in
+    ``services["oicp.deadlines"]`` whether the flow is enabled or not (:func:`deadlines_of`)."""
+    deadlines_of(gateway)
     if not enabled(gateway):
         return None
     config = gateway.config
@@ -704,9 +724,11 @@ __all__ = [
     "CommandResults",
     "HubjectRemoteHandler",
     "answer_budget",
+    "deadlines_of",
     "enabled",
     "enqueue_error_notification",
     "install",
     "notification_sender",
     "oicp_client",
+    "server_deadlines",
 ]

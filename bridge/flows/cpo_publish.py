@@ -33,9 +33,9 @@ Decisions: the OperatorID and OperatorName of every push are ``hubject.operator_
 ``hubject.operator_name`` (the certificate owner, oicp-2.3.md §1.2); the mapping rules are
 resolved per operator, partner, Location and owner. The held state is what was *queued*: a
 dead-lettered push leaves Hubject behind it until the next full load (or ``push-evse``) repairs it.
-Configuration keys this flow would like but ``config.py`` does not have are the
-:class:`PublishSettings` defaults (documented in docs/cpo-publish.md); a start hook may put a
-:class:`PublishSettings` in ``gateway.services["cpo_publish.settings"]``.
+The schedule and batching come from the ``cpo`` section of the configuration
+(:func:`settings_from_config`, docs/configuration.md); a :class:`PublishSettings` a start hook puts
+in ``gateway.services["cpo_publish.settings"]`` wins over it.
 """
 
 from __future__ import annotations
@@ -91,6 +91,7 @@ from bridge.store.base import utcnow
 from mappings.rules import MappingRules, RuleSet
 
 if TYPE_CHECKING:
+    from bridge.config import BridgeConfig
     from bridge.context import Gateway
     from bridge.store.base import DataApi, OutboxMessage, PartnerRecord, StoredObject
 
@@ -784,6 +785,18 @@ async def _scan_store(store: Any, kind: str) -> AsyncIterator[Any]:
         yield item
 
 
+def settings_from_config(config: BridgeConfig) -> PublishSettings:
+    """The ``cpo`` section of the configuration (docs/configuration.md) as :class:`PublishSettings`."""
+    cpo = config.cpo
+    return PublishSettings(
+        window=cpo.publish_window,
+        batch_size=cpo.push_batch_size,
+        evse_full_load_every=timedelta(seconds=cpo.evse_full_load_interval),
+        status_full_load_every=timedelta(seconds=cpo.status_full_load_interval),
+        resync_every=timedelta(seconds=cpo.resync_interval),
+    )
+
+
 def publisher_of(gateway: Gateway) -> CpoPublisher:
     """The gateway's :class:`CpoPublisher` (LookupError when the flow is not installed)."""
     publisher = gateway.services.get(SERVICE)
@@ -799,7 +812,9 @@ async def install(gateway: Gateway) -> AbstractAsyncContextManager[None] | None:
     if not gateway.config.ocpi.parties_with_role("EMSP"):
         return None
     settings = gateway.services.get(SETTINGS_SERVICE)
-    publisher = CpoPublisher(gateway, settings if isinstance(settings, PublishSettings) else None)
+    if not isinstance(settings, PublishSettings):
+        settings = settings_from_config(gateway.config)
+    publisher = CpoPublisher(gateway, settings)
     gateway.services[SERVICE] = publisher
     publisher.register_senders(delivery_of(gateway))
     object_service(gateway).subscribe(publisher.on_change)
@@ -824,4 +839,5 @@ __all__ = [
     "PublishSettings",
     "install",
     "publisher_of",
+    "settings_from_config",
 ]

@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from bridge.delivery import Outcome, RetryPolicy, outcome_from_error
 from bridge.errors import PartnerError
-from bridge.flows.cpo_commands import OICP_CLIENT
+from bridge.flows.cpo_commands import OICP_CLIENT, deadlines_of
 from bridge.flows.emsp_authorization import (
     EmspAuthorizationHandler,
     authentication_data_listener,
@@ -55,6 +55,7 @@ from bridge.flows.emsp_charging_state import (
     CDR_KIND,
     COMMAND_RESULT_KIND,
     SESSION_KIND,
+    SETTINGS_SERVICE,
     TOKEN_INDEX_SERVICE,
     TokenIndex,
     emsp_partners,
@@ -161,11 +162,16 @@ def session_sender(gateway: Gateway) -> Callable[[OutboxMessage], Awaitable[Outc
 
 
 async def install(gateway: Gateway) -> AbstractAsyncContextManager[None] | None:
-    """Register the eMSP-side charging flow (see the module docstring); None when not enabled."""
+    """Register the eMSP-side charging flow (see the module docstring); None when not enabled.
+
+    The settings are the configured ones (``emsp``, ``hubject.server_deadlines``) unless entries
+    are in ``gateway.services`` already; what is used is left there."""
+    deadlines_of(gateway)
     if not enabled(gateway):
         return None
     config = gateway.config
     settings = settings_of(gateway)
+    gateway.services[SETTINGS_SERVICE] = settings
     partners = emsp_partners(gateway)
     install_sessions(gateway)
     index = TokenIndex(partners)

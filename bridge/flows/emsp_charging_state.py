@@ -41,6 +41,7 @@ from mappings.ids import evse_uid as evse_uid_of
 from mappings.tokens import normalize_uid
 
 if TYPE_CHECKING:
+    from bridge.config import BridgeConfig
     from bridge.context import Gateway
     from bridge.oicp.models import Identification
     from bridge.store.base import DataApi
@@ -75,10 +76,11 @@ Origin = Literal["remote", "reservation", "authorize", "notification", "cdr"]
 
 @dataclass(frozen=True, slots=True)
 class EmspSettings:
-    """Tuning of the eMSP-side flow; documented constants (docs/emsp-charging.md "Settings").
+    """Tuning of the eMSP-side flow (docs/emsp-charging.md "Settings").
 
-    ``config.py`` has no keys for them yet: a deployment that needs other values puts an instance
-    in ``gateway.services[SETTINGS_SERVICE]`` before the flows start.
+    Read from the ``emsp`` section of the configuration (:func:`settings_from_config`,
+    docs/configuration.md; ``realtime_deadline`` is ``emsp.authorization_deadline``); an instance
+    in ``gateway.services[SETTINGS_SERVICE]`` wins over it.
 
     * ``realtime_authorization``: ``"whitelist"`` asks the eMSP only for tokens whose
       ``whitelist`` is NEVER or ALLOWED_OFFLINE (ALWAYS and ALLOWED are answered from the tokens it
@@ -107,9 +109,25 @@ class EmspSettings:
     fallback_tariff: v221.Tariff | None = None
 
 
+def settings_from_config(config: BridgeConfig) -> EmspSettings:
+    """The ``emsp`` section of the configuration (docs/configuration.md) as :class:`EmspSettings`."""
+    emsp = config.emsp
+    return EmspSettings(
+        realtime_authorization=emsp.realtime_authorization,
+        realtime_deadline=emsp.authorization_deadline,
+        push_authentication_data=emsp.push_authentication_data,
+        cdr_poll_interval=emsp.cdr_poll_interval,
+        cdr_poll_lookback=emsp.cdr_poll_lookback,
+        cdr_poll_overlap=emsp.cdr_poll_overlap,
+        token_index_refresh=emsp.token_index_refresh,
+        fallback_tariff=emsp.fallback_tariff_object,
+    )
+
+
 def settings_of(gateway: Gateway) -> EmspSettings:
+    """The :class:`EmspSettings` in ``gateway.services[SETTINGS_SERVICE]``, else the configured ones."""
     settings = gateway.services.get(SETTINGS_SERVICE)
-    return settings if isinstance(settings, EmspSettings) else EmspSettings()
+    return settings if isinstance(settings, EmspSettings) else settings_from_config(gateway.config)
 
 
 def emsp_partners(gateway: Gateway) -> list[str]:

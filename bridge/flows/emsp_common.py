@@ -34,6 +34,7 @@ from bridge.oicp.client import PAGE_SIZE_MAX, OicpClient
 from mappings import ids
 
 if TYPE_CHECKING:
+    from bridge.config import BridgeConfig
     from bridge.context import Gateway
 
 log = logging.getLogger("bridge.flows.emsp")
@@ -52,9 +53,9 @@ StatusMode = Literal["auto", "all", "by_operator", "by_id"]
 class EmspDataSettings:
     """Tuning and policy of the eMSP-side data flows (seconds unless said otherwise).
 
-    Proposed configuration key ``hubject.emp_data`` (docs/emsp-locations.md "Settings"); until
-    config.py has it the defaults apply, or an instance put in ``gateway.services`` under
-    :data:`SETTINGS_SERVICE` before the flows start.
+    Read from the configuration key ``emsp.evse_data`` (:func:`settings_from_config`,
+    docs/configuration.md); an instance put in ``gateway.services`` under :data:`SETTINGS_SERVICE`
+    before the flows start wins over it.
 
     * ``presentation``: see the module docstring; ``cpo_party`` (country_code, party_id) names the
       CPO identity of ``cpo`` mode (default: the first CPO party of ``ocpi.parties``).
@@ -130,10 +131,38 @@ class EmspDataSettings:
         return replace(self, **changes)
 
 
+def settings_from_config(config: BridgeConfig) -> EmspDataSettings:
+    """``emsp.evse_data`` of the configuration (docs/configuration.md) as :class:`EmspDataSettings`."""
+    data = config.emsp.evse_data
+    party = data.cpo_party
+    return EmspDataSettings(
+        enabled=data.enabled,
+        presentation=data.presentation,
+        cpo_party=None if party is None else (party.country_code, party.party_id),
+        operators=frozenset(data.operators),
+        exclude_operators=frozenset(data.exclude_operators),
+        countries=frozenset(data.countries),
+        page_size=data.page_size,
+        delta_interval=data.delta_interval,
+        full_interval=data.full_interval,
+        max_delta_gap=data.max_delta_gap,
+        skew_margin=data.skew_margin,
+        status_interval=data.status_interval,
+        status_mode=data.status_mode,
+        status_chunk=data.status_chunk,
+        pricing=data.pricing,
+        pricing_interval=data.pricing_interval,
+        push_initial_load=data.push_initial_load,
+        batch_size=data.batch_size,
+        record_cache_size=data.record_cache_size,
+        gc_tweak=data.gc_tweak,
+    )
+
+
 def settings_of(gateway: Gateway) -> EmspDataSettings:
-    """The settings in ``gateway.services`` (:data:`SETTINGS_SERVICE`), else the defaults."""
+    """The settings in ``gateway.services`` (:data:`SETTINGS_SERVICE`), else the configured ones."""
     found = gateway.services.get(SETTINGS_SERVICE)
-    return found if isinstance(found, EmspDataSettings) else EmspDataSettings()
+    return found if isinstance(found, EmspDataSettings) else settings_from_config(gateway.config)
 
 
 # --------------------------------------------------------------------------------------------
@@ -230,5 +259,6 @@ __all__ = [
     "Presentation",
     "chunked",
     "oicp_client",
+    "settings_from_config",
     "settings_of",
 ]
