@@ -213,6 +213,25 @@ def _check_roles(partner: PartnerRecord, config: BridgeConfig, roles: list[dict[
             log.warning("%s: its credentials do not list the configured party %s/%s", partner.name, *wanted)
 
 
+def _registered(
+    config: BridgeConfig, partner: PartnerRecord, discovery: Discovery, credentials: Credentials
+) -> PartnerRecord:
+    """The partner's record once a registration completes (ocpi.md §1.3, either side): the version
+    agreed and its endpoints, the partner's versions URL, roles (checked against the configuration,
+    warnings only) and token, status ``registered``."""
+    roles = partner_roles(credentials, partner.role)
+    _check_roles(partner, config, roles)
+    return replace(
+        partner,
+        version=discovery.version,
+        versions_url=credentials.url,
+        endpoints=discovery.endpoints,
+        roles=roles,
+        token_out=credentials.token,
+        status="registered",
+    )
+
+
 # ---- inbound: the partner is the Sender -----------------------------------------------------
 
 
@@ -256,8 +275,7 @@ async def accept_credentials(
     except PartnerError as error:
         raise ClientApiUnusable(f"Unable to use the client's API: {error}") from error
     check_endpoints(partner.name, partner.role, discovery.endpoints)
-    roles = partner_roles(credentials, partner.role)
-    _check_roles(partner, config, roles)
+    registered = _registered(config, partner, discovery, credentials)
     token_c = new_token()
     async with store.transaction() as tx:
         await tx.set_incoming_token(
@@ -265,17 +283,7 @@ async def accept_credentials(
         )
         if not update:
             await tx.revoke_incoming_tokens(partner.name, "A")
-        saved = await tx.save_partner(
-            replace(
-                partner,
-                version=discovery.version,
-                versions_url=credentials.url,
-                endpoints=discovery.endpoints,
-                roles=roles,
-                token_out=credentials.token,
-                status="registered",
-            )
-        )
+        saved = await tx.save_partner(registered)
     log.info(
         "%s %s with us: OCPI %s, %d endpoints",
         partner.name,
@@ -355,19 +363,7 @@ async def complete_registration(
     except BridgeError:
         await store.revoke_incoming_tokens(record.name, "CURRENT")
         raise
-    roles = partner_roles(answer, record.role)
-    _check_roles(record, config, roles)
-    saved = await store.save_partner(
-        replace(
-            record,
-            version=discovery.version,
-            versions_url=answer.url,
-            endpoints=discovery.endpoints,
-            roles=roles,
-            token_out=answer.token,
-            status="registered",
-        )
-    )
+    saved = await store.save_partner(_registered(config, record, discovery, answer))
     log.info(
         "registered with %s: OCPI %s, %d endpoints", record.name, discovery.version, len(discovery.endpoints)
     )

@@ -48,18 +48,21 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bridge.context import gateway_of
-from bridge.errors import InvalidParameters, MethodNotAllowed, NotFound
+from bridge.errors import InvalidParameters, MethodNotAllowed
 from bridge.ocpi.models import v2_1_1 as v211
 from bridge.ocpi.models import v2_2_1 as v221
 from bridge.ocpi.models.common import to_jsonable
 from bridge.ocpi.server.common import (
+    PageParams,
     caller_parties,
     check_owner,
     functional_caller,
-    page_params,
-    paginated_response,
     parse_body,
-    routing_headers,
+    put_response,
+    receiver_object_path,
+    sender_list_route,
+    stored_body,
+    version_headers,
 )
 from bridge.ocpi.server.envelope import ocpi_response
 from bridge.ocpi.server.locations import tariff_types
@@ -190,11 +193,6 @@ async def get_cdr(
 # Routes
 
 
-def _headers(request: Request, caller: Caller, version: str, our_role: str) -> dict[str, str]:
-    """2.2.1 routing headers from our party of ``our_role`` (ocpi.md §3.5); none for 2.1.1."""
-    return {} if version == "2.1.1" else routing_headers(request, caller, our_role=our_role)
-
-
 def _owner_211(caller: Caller) -> Owner:
     """A 2.1.1 CDR has no owner fields: the caller's CPO credentials role owns it."""
     parties = caller_parties(caller)
@@ -240,10 +238,10 @@ def _collection(version: str) -> Route:
                 cdr = await service.up(CDRS, received, owner=owner, partner=partner, tx=tx)
             created, stored_owner, stored_id = await _store_new(service, tx, owner, cdr, partner, received)
         headers = {
-            **_headers(request, caller, version, "EMSP"),
+            **version_headers(request, caller, version, "EMSP"),
             "Location": cdr_url(gateway.public_url, version, stored_owner, stored_id),
         }
-        return ocpi_response(http_status=201 if created else 200, headers=headers)
+        return put_response(created, headers)
 
     return Route(
         f"/ocpi/{version}/{RECEIVER_PATH}",
@@ -265,15 +263,11 @@ def _item(version: str) -> Route:
         service = install(gateway_of(request))
         cdr_id = params["cdr_id"]
         stored = await service.get(CDRS, (params["country_code"], params["party_id"]), cdr_id)
-        if stored is None:
-            raise NotFound(f"Unknown CDR {cdr_id}")
-        body = await service.serialize(CDRS, stored, version, partner=caller.partner.name)
-        if body is None:
-            raise NotFound(f"CDR {cdr_id} cannot be expressed in OCPI 2.1.1")
-        return ocpi_response(body, headers=_headers(request, caller, version, "EMSP"))
+        body = await stored_body(service, CDRS, stored, cdr_id, version, partner=caller.partner.name)
+        return ocpi_response(body, headers=version_headers(request, caller, version, "EMSP"))
 
     return Route(
-        f"/ocpi/{version}/{RECEIVER_PATH}/{{country_code}}/{{party_id}}/{{cdr_id:path}}",
+        receiver_object_path(version, RECEIVER_PATH, "cdr_id:path"),
         endpoint,
         methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
         name=f"ocpi-{version}-cdrs-receiver-item",
@@ -283,18 +277,10 @@ def _item(version: str) -> Route:
 def _sender(version: str) -> Route:
     """``cpo/cdrs``: the paginated list of the caller's CDRs (ocpi.md §3.3)."""
 
-    async def endpoint(request: Request) -> Response:
-        caller = await functional_caller(request)
-        params = page_params(request)
-        service = install(gateway_of(request))
-        items, total = await list_for_recipient(service, CDRS, caller, params, version)
-        return paginated_response(
-            request, items, total, params, headers=_headers(request, caller, version, "CPO")
-        )
+    async def page(request: Request, caller: Caller, params: PageParams) -> tuple[list[bytes], int]:
+        return await list_for_recipient(install(gateway_of(request)), CDRS, caller, params, version)
 
-    return Route(
-        f"/ocpi/{version}/{SENDER_PATH}", endpoint, methods=["GET"], name=f"ocpi-{version}-cdrs-sender"
-    )
+    return sender_list_route(version, SENDER_PATH, f"ocpi-{version}-cdrs-sender", "CPO", page)
 
 
 def endpoints(config: BridgeConfig) -> list[ModuleEndpoint]:

@@ -54,7 +54,7 @@ from bridge.errors import InvalidParameters, NotFound
 from bridge.ocpi.models import v2_1_1 as v211
 from bridge.ocpi.models import v2_2_1 as v221
 from bridge.ocpi.models.common import to_json, to_jsonable
-from bridge.ocpi.server.common import caller_parties, functional_caller, parse_body, routing_headers
+from bridge.ocpi.server.common import caller_parties, functional_caller, parse_body, version_headers
 from bridge.ocpi.server.envelope import ocpi_response
 from bridge.ocpi.server.handlers import (
     CommandContext,
@@ -276,11 +276,6 @@ async def reservation_id_from_211(store: Store, partner: str, number: int) -> st
 # Routes
 
 
-def _headers(request: Request, caller: Caller, version: str, our_role: str) -> dict[str, str]:
-    """2.2.1 routing headers from our party of ``our_role`` (ocpi.md §3.5); none for 2.1.1."""
-    return {} if version == "2.1.1" else routing_headers(request, caller, our_role=our_role)
-
-
 def _command_type(raw: str, version: str) -> v221.CommandType:
     """The ``{command}`` path segment; 404 when this version has no such command."""
     known = {t.value for t in (v211.CommandType if version == "2.1.1" else v221.CommandType)}
@@ -393,7 +388,7 @@ def _receiver(version: str) -> Route:
         await update_command(gateway.store, record.id, response=response)
         if version == "2.1.1":
             return ocpi_response(to_json(command_response_down(response).value))
-        return ocpi_response(to_json(response), headers=_headers(request, caller, version, "CPO"))
+        return ocpi_response(to_json(response), headers=version_headers(request, caller, version, "CPO"))
 
     return Route(
         f"/ocpi/{version}/{RECEIVER_PATH}/{{command}}",
@@ -427,7 +422,7 @@ def _results(version: str) -> Route:
         listener = command_result_listener(gateway)
         if updated is not None and listener is not None and record.result != updated.result:
             await listener.command_result(updated, result)
-        return ocpi_response(headers=_headers(request, caller, version, "EMSP"))
+        return ocpi_response(headers=version_headers(request, caller, version, "EMSP"))
 
     return Route(
         f"/ocpi/{version}/{SENDER_PATH}/{{command}}/{{command_id}}",

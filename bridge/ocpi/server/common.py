@@ -3,23 +3,27 @@ headers, request bodies, and pagination (ocpi.md §3.3–§3.6)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from urllib.parse import urlencode
 
 from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 
 from bridge.context import gateway_of
-from bridge.errors import InvalidParameters, NotFound
+from bridge.errors import InvalidParameters, MappingError, NotFound
 from bridge.ocpi.models.common import format_datetime, parse_datetime
 from bridge.ocpi.server.auth import Caller, authenticate
-from bridge.ocpi.server.envelope import JSON_MEDIA_TYPE, envelope_bytes, list_bytes
+from bridge.ocpi.server.envelope import JSON_MEDIA_TYPE, envelope_bytes, list_bytes, ocpi_response
 
 if TYPE_CHECKING:
     from bridge.config import BridgeConfig, OcpiParty
+    from bridge.ocpi.server.objects import ObjectKind, ObjectService
+    from bridge.store.base import StoredObject
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -80,6 +84,18 @@ def check_same_id(field: str, url_value: str, body_value: object) -> None:
         )
 
 
+def check_same_identity(
+    body: BaseModel | Mapping[str, Any], url_owner: tuple[str, str], id_field: str, object_id: str
+) -> None:
+    """ocpi.md §3.6: the ``country_code``, ``party_id`` and object id (``id``, Tokens ``uid``) of a
+    PUT body or PATCH that differ from the URL are 2001 naming the first field that differs (absent
+    fields are not compared)."""
+    fields = ("country_code", "party_id", id_field)
+    values = body if isinstance(body, Mapping) else {name: getattr(body, name, None) for name in fields}
+    for name, url_value in zip(fields, (url_owner[0], url_owner[1], object_id), strict=True):
+        check_same_id(name, url_value, values.get(name))
+
+
 def our_party_facing(config: BridgeConfig, partner_role: str) -> OcpiParty | None:
     """The gateway's own party that faces a partner of ``partner_role`` (CPO partner → our EMSP)."""
     wanted: Literal["CPO", "EMSP"] = "EMSP" if partner_role == "CPO" else "CPO"
@@ -124,6 +140,13 @@ def routing_headers(request: Request, caller: Caller, *, our_role: str | None = 
     return headers
 
 
+def version_headers(request: Request, caller: Caller, version: str, our_role: str) -> dict[str, str]:
+    """The routing headers of a functional module response (ocpi.md §3.5): :func:`routing_headers`
+    from our party of ``our_role`` on a 2.2.1 interface; none on a 2.1.1 one, which has no routing
+    headers."""
+    return {} if version == "2.1.1" else routing_headers(request, caller, our_role=our_role)
+
+
 async def functional_caller(request: Request) -> Caller:
     """Authenticate a call to a functional module: token A is refused with 401 (ocpi.md §1.3)."""
     return await authenticate(request, allow_token_a=False)
@@ -133,6 +156,67 @@ async def parse_body(request: Request, model: type[M]) -> M:
     """Validate the body once, bytes to model. Bad JSON → 400; a bad field → 2001 naming it
     (turned into responses by ``bridge.http_errors``)."""
     return model.model_validate_json(await request.body())
+
+
+async def received_object(
+    request: Request,
+    service: ObjectService,
+    kind: ObjectKind,
+    version: str,
+    *,
+    url_owner: tuple[str, str],
+    party: tuple[str, str],
+    object_id: str,
+    partner: str,
+    id_field: str = "id",
+) -> Any:
+    """The full object of a Receiver PUT as the 2.2.1 model to store (ocpi.md §3.6, §5).
+
+    2.2.1: the body's country_code/party_id/id must match the URL (:func:`check_same_identity`).
+    2.1.1 objects have no owner fields: only the id is compared, and the object is converted up
+    with ``party`` (the caller's credentials role for the URL party) as its owner.
+    """
+    if version == "2.1.1":
+        if kind.model_211 is None:
+            raise MappingError(kind.name, "no OCPI 2.1.1 model for this object")
+        received = await parse_body(request, kind.model_211)
+        check_same_id(id_field, object_id, getattr(received, id_field))
+        return await service.up(kind, received, owner=party, partner=partner)
+    model = await parse_body(request, kind.model)
+    check_same_identity(model, url_owner, id_field, object_id)
+    return model
+
+
+def receiver_object_path(version: str, path: str, id_param: str) -> str:
+    """The route path of a Client Owned Object on a Receiver interface (ocpi.md §3.6): addressed by
+    its owner and id, ``/ocpi/{version}/{path}/{country_code}/{party_id}/{<id_param>}``."""
+    return f"/ocpi/{version}/{path}/{{country_code}}/{{party_id}}/{{{id_param}}}"
+
+
+def put_response(created: bool, headers: dict[str, str]) -> Response:
+    """The answer to a Receiver PUT (or CDR POST) that was accepted (ocpi.md §3.6): HTTP 201 when
+    the object was created, 200 when an existing one was replaced (or received again)."""
+    return ocpi_response(http_status=201 if created else 200, headers=headers)
+
+
+async def stored_body(
+    service: ObjectService,
+    kind: ObjectKind,
+    stored: StoredObject | None,
+    object_id: str,
+    version: str,
+    *,
+    partner: str,
+    why_211: str = "",
+) -> bytes:
+    """Wire JSON of a Receiver GET (ocpi.md §3.6): 404 when the object is unknown, and 404 when a
+    2.1.1 caller asks for one that 2.1.1 cannot carry (``why_211`` says why, when known)."""
+    if stored is None:
+        raise NotFound(f"Unknown {kind.label} {object_id}")
+    body = await service.serialize(kind, stored, version, partner=partner)
+    if body is None:
+        raise NotFound(f"{kind.label} {object_id} cannot be expressed in OCPI 2.1.1{why_211}")
+    return body
 
 
 # --------------------------------------------------------------------------------------------
@@ -208,3 +292,24 @@ def paginated_response(
         out["Link"] = f'<{base}?{urlencode(query)}>; rel="next"'
     body = envelope_bytes(list_bytes(items))
     return Response(body, headers=out, media_type=JSON_MEDIA_TYPE)
+
+
+PageLister = Callable[[Request, Caller, PageParams], Awaitable[tuple[list[bytes], int]]]
+"""One page of a Sender list for the caller: (serialized items, total count)."""
+
+
+def sender_list_route(
+    version: str, path: str, name: str, our_role: str, lister: PageLister, *, require_date_from: bool = False
+) -> Route:
+    """``GET /ocpi/{version}/{path}``: a Sender interface's paginated list (ocpi.md §3.3: offset,
+    limit, ``date_from``/``date_to``, ``X-Total-Count``, ``X-Limit``, ``Link``), answered with the
+    routing headers of ``our_role`` on 2.2.1 (§3.5)."""
+
+    async def endpoint(request: Request) -> Response:
+        caller = await functional_caller(request)
+        params = page_params(request, require_date_from=require_date_from)
+        items, total = await lister(request, caller, params)
+        headers = version_headers(request, caller, version, our_role)
+        return paginated_response(request, items, total, params, headers=headers)
+
+    return Route(f"/ocpi/{version}/{path}", endpoint, methods=["GET"], name=name)

@@ -66,14 +66,18 @@ from bridge.ocpi.models import v2_1_1 as v211
 from bridge.ocpi.models import v2_2_1 as v221
 from bridge.ocpi.models.common import to_json
 from bridge.ocpi.server.common import (
+    PageParams,
     caller_parties,
     check_owner,
     check_same_id,
+    check_same_identity,
     functional_caller,
-    page_params,
-    paginated_response,
     parse_body,
-    routing_headers,
+    put_response,
+    received_object,
+    receiver_object_path,
+    sender_list_route,
+    version_headers,
 )
 from bridge.ocpi.server.envelope import ocpi_response
 from bridge.ocpi.server.objects import (
@@ -228,10 +232,6 @@ async def _object_bytes(
     return to_json(translation.value)
 
 
-def _headers(request: Request, caller: Caller, version: str, our_role: str) -> dict[str, str]:
-    return {} if version == "2.1.1" else routing_headers(request, caller, our_role=our_role)
-
-
 # --------------------------------------------------------------------------------------------
 # Receiver interface (the gateway as eMSP)
 
@@ -269,7 +269,7 @@ def _receiver(version: str) -> list[BaseRoute]:
         service = object_service(gateway_of(request))
         partner = caller.partner.name
         owner = (url_cc, url_pid)
-        headers = _headers(request, caller, version, "EMSP")
+        headers = version_headers(request, caller, version, "EMSP")
         unknown_location = UnknownLocation(f"Unknown Location {location_id}: PUT the Location first")
 
         if request.method == "GET":
@@ -288,9 +288,7 @@ def _receiver(version: str) -> list[BaseRoute]:
                 now=datetime.now(UTC),
             )
             if not path:
-                check_same_id("country_code", url_cc, values.get("country_code"))
-                check_same_id("party_id", url_pid, values.get("party_id"))
-                check_same_id("id", location_id, values.get("id"))
+                check_same_identity(values, owner, "id", location_id)
             else:
                 check_same_id(path[-1].id_field, path[-1].id, values.get(path[-1].id_field))
             await service.patch(
@@ -305,26 +303,18 @@ def _receiver(version: str) -> list[BaseRoute]:
             result = await service.put_child(
                 LOCATIONS, owner, location_id, path, child, partner=partner, root_missing=unknown_location
             )
-            return ocpi_response(http_status=201 if result.created else 200, headers=headers)
+            return put_response(result.created, headers)
 
-        location: Any
-        if version == "2.1.1":
-            received = await parse_body(request, v211.Location)
-            check_same_id("id", location_id, received.id)
-            location = await service.up(
-                LOCATIONS, received, owner=(party.country_code, party.party_id), partner=partner
-            )
-        else:
-            location = await parse_body(request, v221.Location)
-            check_same_id("country_code", url_cc, location.country_code)
-            check_same_id("party_id", url_pid, location.party_id)
-            check_same_id("id", location_id, location.id)
+        location = await received_object(
+            request, service, LOCATIONS, version, url_owner=owner, party=(party.country_code, party.party_id),
+            object_id=location_id, partner=partner,
+        )
         result = await service.put(
             LOCATIONS, (location.country_code, location.party_id), location.id, location, partner=partner
         )
-        return ocpi_response(http_status=201 if result.created else 200, headers=headers)
+        return put_response(result.created, headers)
 
-    base = f"/ocpi/{version}/{RECEIVER_PATH}/{{country_code}}/{{party_id}}/{{location_id}}"
+    base = receiver_object_path(version, RECEIVER_PATH, "location_id")
     methods = ["GET", "PUT", "PATCH"]
     name = f"ocpi-{version}-locations-receiver"
     return [
@@ -348,12 +338,9 @@ def _to_header_owner(request: Request) -> Owner | None:
 def _sender(version: str) -> list[BaseRoute]:
     """``cpo/locations`` (paginated list) and ``cpo/locations/{location_id}[/...]``."""
 
-    async def list_endpoint(request: Request) -> Response:
-        caller = await functional_caller(request)
-        params = page_params(request)
-        page = await object_service(gateway_of(request)).list_for(caller, LOCATIONS, params, version=version)
-        headers = _headers(request, caller, version, "CPO")
-        return paginated_response(request, page.items, page.total, params, headers=headers)
+    async def page(request: Request, caller: Caller, params: PageParams) -> tuple[list[bytes], int]:
+        found = await object_service(gateway_of(request)).list_for(caller, LOCATIONS, params, version=version)
+        return found.items, found.total
 
     async def object_endpoint(request: Request) -> Response:
         caller = await functional_caller(request)
@@ -373,12 +360,12 @@ def _sender(version: str) -> list[BaseRoute]:
         if stored is None:
             raise NotFound(f"Unknown Location {location_id}")
         body = await _object_bytes(service, stored, path, version, caller.partner.name)
-        return ocpi_response(body, headers=_headers(request, caller, version, "CPO"))
+        return ocpi_response(body, headers=version_headers(request, caller, version, "CPO"))
 
     base = f"/ocpi/{version}/{SENDER_PATH}"
     name = f"ocpi-{version}-locations-sender"
     return [
-        Route(base, list_endpoint, methods=["GET"], name=name),
+        sender_list_route(version, SENDER_PATH, name, "CPO", page),
         Route(base + "/{location_id}", object_endpoint, methods=["GET"], name=name + "-location"),
         Route(base + "/{location_id}/{evse_uid}", object_endpoint, methods=["GET"], name=name + "-evse"),
         Route(

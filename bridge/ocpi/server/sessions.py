@@ -60,12 +60,15 @@ from bridge.ocpi.server.common import (
     caller_parties,
     check_owner,
     check_same_id,
+    check_same_identity,
     functional_caller,
     our_party_facing,
-    page_params,
-    paginated_response,
     parse_body,
-    routing_headers,
+    put_response,
+    receiver_object_path,
+    sender_list_route,
+    stored_body,
+    version_headers,
 )
 from bridge.ocpi.server.envelope import ocpi_response
 from bridge.ocpi.server.locations import LOCATIONS, tariff_types
@@ -334,11 +337,6 @@ def append_periods(stored: list[Any], patched: list[Any]) -> list[Any]:
 # Routes
 
 
-def _headers(request: Request, caller: Caller, version: str, our_role: str) -> dict[str, str]:
-    """2.2.1 routing headers from our party of ``our_role`` (ocpi.md §3.5); none for 2.1.1."""
-    return {} if version == "2.1.1" else routing_headers(request, caller, our_role=our_role)
-
-
 async def _put(
     request: Request,
     service: ObjectService,
@@ -351,9 +349,7 @@ async def _put(
     """PUT: a full Session replaces the stored one, ``charging_periods`` included."""
     if version != "2.1.1":
         session = await parse_body(request, v221.Session)
-        check_same_id("country_code", owner[0], session.country_code)
-        check_same_id("party_id", owner[1], session.party_id)
-        check_same_id("id", session_id, session.id)
+        check_same_identity(session, owner, "id", session_id)
         return await service.put(SESSIONS, owner, session.id, session, partner=partner)
     received = await parse_body(request, v211.Session)
     check_same_id("id", session_id, received.id)
@@ -399,9 +395,7 @@ async def _patch(
             require_last_updated=True,
             **lookup,
         )
-        check_same_id("country_code", owner[0], values.get("country_code"))
-        check_same_id("party_id", owner[1], values.get("party_id"))
-        check_same_id("id", session_id, values.get("id"))
+        check_same_identity(values, owner, "id", session_id)
         if "charging_periods" in values:
             values["charging_periods"] = append_periods(
                 list(stored.data.get("charging_periods") or []), values["charging_periods"]
@@ -426,17 +420,14 @@ def _receiver(version: str) -> Route:
         service = install(gateway_of(request))
         partner = caller.partner.name
         owner = (url_cc, url_pid)
-        headers = _headers(request, caller, version, "EMSP")
+        headers = version_headers(request, caller, version, "EMSP")
 
         if request.method == "GET":
             stored = await service.get(SESSIONS, owner, session_id)
-            if stored is None:
-                raise NotFound(f"Unknown Session {session_id}")
-            body = await service.serialize(SESSIONS, stored, version, partner=partner)
-            if body is None:
-                raise NotFound(
-                    f"Session {session_id} cannot be expressed in OCPI 2.1.1 (its Location is unknown)"
-                )
+            body = await stored_body(
+                service, SESSIONS, stored, session_id, version, partner=partner,
+                why_211=" (its Location is unknown)",
+            )
             return ocpi_response(body, headers=headers)
 
         our_party = (party.country_code, party.party_id)
@@ -444,10 +435,10 @@ def _receiver(version: str) -> Route:
             await _patch(request, service, version, owner, our_party, session_id, partner)
             return ocpi_response(headers=headers)
         result = await _put(request, service, version, owner, our_party, session_id, partner)
-        return ocpi_response(http_status=201 if result.created else 200, headers=headers)
+        return put_response(result.created, headers)
 
     return Route(
-        f"/ocpi/{version}/{RECEIVER_PATH}/{{country_code}}/{{party_id}}/{{session_id}}",
+        receiver_object_path(version, RECEIVER_PATH, "session_id"),
         endpoint,
         methods=["GET", "PUT", "PATCH"],
         name=f"ocpi-{version}-sessions-receiver",
@@ -457,18 +448,11 @@ def _receiver(version: str) -> Route:
 def _sender(version: str) -> Route:
     """``cpo/sessions``: the paginated list of the caller's Sessions (``date_from`` required)."""
 
-    async def endpoint(request: Request) -> Response:
-        caller = await functional_caller(request)
-        params = page_params(request, require_date_from=True)
-        service = install(gateway_of(request))
-        items, total = await list_for_recipient(service, SESSIONS, caller, params, version)
-        return paginated_response(
-            request, items, total, params, headers=_headers(request, caller, version, "CPO")
-        )
+    async def page(request: Request, caller: Caller, params: PageParams) -> tuple[list[bytes], int]:
+        return await list_for_recipient(install(gateway_of(request)), SESSIONS, caller, params, version)
 
-    return Route(
-        f"/ocpi/{version}/{SENDER_PATH}", endpoint, methods=["GET"], name=f"ocpi-{version}-sessions-sender"
-    )
+    name = f"ocpi-{version}-sessions-sender"
+    return sender_list_route(version, SENDER_PATH, name, "CPO", page, require_date_from=True)
 
 
 def endpoints(config: BridgeConfig) -> list[ModuleEndpoint]:

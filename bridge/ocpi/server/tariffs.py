@@ -34,13 +34,16 @@ from bridge.errors import MethodNotAllowed, NotFound
 from bridge.ocpi.models import v2_1_1 as v211
 from bridge.ocpi.models import v2_2_1 as v221
 from bridge.ocpi.server.common import (
+    PageParams,
     check_owner,
     check_same_id,
     functional_caller,
-    page_params,
-    paginated_response,
-    parse_body,
-    routing_headers,
+    put_response,
+    received_object,
+    receiver_object_path,
+    sender_list_route,
+    stored_body,
+    version_headers,
 )
 from bridge.ocpi.server.envelope import ocpi_response
 from bridge.ocpi.server.objects import (
@@ -89,10 +92,6 @@ TARIFFS = ObjectKind(
 """Tariffs in the object service: stored as 2.2.1, keyed (country_code, party_id, id)."""
 
 
-def _headers(request: Request, caller: Caller, version: str, our_role: str) -> dict[str, str]:
-    return {} if version == "2.1.1" else routing_headers(request, caller, our_role=our_role)
-
-
 def _receiver(version: str) -> Route:
     """``emsp/tariffs/{country_code}/{party_id}/{tariff_id}`` for one version."""
 
@@ -106,15 +105,11 @@ def _receiver(version: str) -> Route:
         service = object_service(gateway_of(request))
         partner = caller.partner.name
         owner = (url_cc, url_pid)
-        headers = _headers(request, caller, version, "EMSP")
+        headers = version_headers(request, caller, version, "EMSP")
 
         if request.method == "GET":
             stored = await service.get(TARIFFS, owner, tariff_id)
-            if stored is None:
-                raise NotFound(f"Unknown Tariff {tariff_id}")
-            body = await service.serialize(TARIFFS, stored, version, partner=partner)
-            if body is None:
-                raise NotFound(f"Tariff {tariff_id} cannot be expressed in OCPI 2.1.1")
+            body = await stored_body(service, TARIFFS, stored, tariff_id, version, partner=partner)
             return ocpi_response(body, headers=headers)
 
         if request.method == "DELETE":
@@ -132,25 +127,17 @@ def _receiver(version: str) -> Route:
             await service.patch(TARIFFS, owner, tariff_id, values, partner=partner)
             return ocpi_response(headers=headers)
 
-        tariff: Any
-        if version == "2.1.1":
-            received = await parse_body(request, v211.Tariff)
-            check_same_id("id", tariff_id, received.id)
-            tariff = await service.up(
-                TARIFFS, received, owner=(party.country_code, party.party_id), partner=partner
-            )
-        else:
-            tariff = await parse_body(request, v221.Tariff)
-            check_same_id("country_code", url_cc, tariff.country_code)
-            check_same_id("party_id", url_pid, tariff.party_id)
-            check_same_id("id", tariff_id, tariff.id)
+        tariff = await received_object(
+            request, service, TARIFFS, version, url_owner=owner, party=(party.country_code, party.party_id),
+            object_id=tariff_id, partner=partner,
+        )
         result = await service.put(
             TARIFFS, (tariff.country_code, tariff.party_id), tariff.id, tariff, partner=partner
         )
-        return ocpi_response(http_status=201 if result.created else 200, headers=headers)
+        return put_response(result.created, headers)
 
     return Route(
-        f"/ocpi/{version}/{RECEIVER_PATH}/{{country_code}}/{{party_id}}/{{tariff_id}}",
+        receiver_object_path(version, RECEIVER_PATH, "tariff_id"),
         endpoint,
         methods=["GET", "PUT", "PATCH", "DELETE"],
         name=f"ocpi-{version}-tariffs-receiver",
@@ -160,15 +147,11 @@ def _receiver(version: str) -> Route:
 def _sender(version: str) -> Route:
     """``cpo/tariffs``: the paginated list (ocpi.md §3.3)."""
 
-    async def endpoint(request: Request) -> Response:
-        caller = await functional_caller(request)
-        params = page_params(request)
-        page = await object_service(gateway_of(request)).list_for(caller, TARIFFS, params, version=version)
-        headers = _headers(request, caller, version, "CPO")
-        return paginated_response(request, page.items, page.total, params, headers=headers)
+    async def page(request: Request, caller: Caller, params: PageParams) -> tuple[list[bytes], int]:
+        found = await object_service(gateway_of(request)).list_for(caller, TARIFFS, params, version=version)
+        return found.items, found.total
 
-    name = f"ocpi-{version}-tariffs-sender"
-    return Route(f"/ocpi/{version}/{SENDER_PATH}", endpoint, methods=["GET"], name=name)
+    return sender_list_route(version, SENDER_PATH, f"ocpi-{version}-tariffs-sender", "CPO", page)
 
 
 def endpoints(config: BridgeConfig) -> list[ModuleEndpoint]:

@@ -65,14 +65,18 @@ from bridge.ocpi.models import v2_1_1 as v211
 from bridge.ocpi.models import v2_2_1 as v221
 from bridge.ocpi.models.common import to_json, to_jsonable
 from bridge.ocpi.server.common import (
+    PageParams,
     caller_parties,
     check_owner,
     check_same_id,
+    check_same_identity,
     functional_caller,
-    page_params,
-    paginated_response,
-    parse_body,
-    routing_headers,
+    put_response,
+    received_object,
+    receiver_object_path,
+    sender_list_route,
+    stored_body,
+    version_headers,
 )
 from bridge.ocpi.server.envelope import ocpi_response
 from bridge.ocpi.server.handlers import AuthorizationRequest, authorization_handler
@@ -289,11 +293,6 @@ async def save_token(
 # Routes
 
 
-def _headers(request: Request, caller: Caller, version: str, our_role: str) -> dict[str, str]:
-    """2.2.1 routing headers from our party of ``our_role`` (ocpi.md §3.5); none for 2.1.1."""
-    return {} if version == "2.1.1" else routing_headers(request, caller, our_role=our_role)
-
-
 def _type_param(request: Request, version: str) -> v221.TokenType | None:
     """``?type=`` as a TokenType (2.1.1: OTHER or RFID), None when absent; 2001 when invalid."""
     raw = request.query_params.get("type")
@@ -330,15 +329,11 @@ def _receiver(version: str) -> Route:
         service = install(gateway_of(request))
         partner = caller.partner.name
         owner = (url_cc, url_pid)
-        headers = _headers(request, caller, version, "CPO")
+        headers = version_headers(request, caller, version, "CPO")
 
         if request.method == "GET":
             stored = await _stored(service, owner, uid, asked, version)
-            if stored is None:
-                raise NotFound(f"Unknown Token {uid}")
-            body = await service.serialize(TOKENS, stored, version, partner=partner)
-            if body is None:
-                raise NotFound(f"Token {uid} cannot be expressed in OCPI 2.1.1")
+            body = await stored_body(service, TOKENS, stored, uid, version, partner=partner)
             return ocpi_response(body, headers=headers)
 
         if request.method == "PATCH":
@@ -357,25 +352,15 @@ def _receiver(version: str) -> Route:
                 now=datetime.now(UTC),
                 require_last_updated=True,
             )
-            check_same_id("country_code", url_cc, values.get("country_code"))
-            check_same_id("party_id", url_pid, values.get("party_id"))
-            check_same_id("uid", uid, values.get("uid"))
+            check_same_identity(values, owner, "uid", uid)
             check_same_id("type", str(stored.data["type"]), values.get("type"))
             await service.patch(TOKENS, owner, stored.object_id, values, partner=partner)
             return ocpi_response(headers=headers)
 
-        token: Any
-        if version == "2.1.1":
-            received = await parse_body(request, v211.Token)
-            check_same_id("uid", uid, received.uid)
-            token = await service.up(
-                TOKENS, received, owner=(party.country_code, party.party_id), partner=partner
-            )
-        else:
-            token = await parse_body(request, v221.Token)
-            check_same_id("country_code", url_cc, token.country_code)
-            check_same_id("party_id", url_pid, token.party_id)
-            check_same_id("uid", uid, token.uid)
+        token = await received_object(
+            request, service, TOKENS, version, url_owner=owner, party=(party.country_code, party.party_id),
+            object_id=uid, partner=partner, id_field="uid",
+        )
         if asked is not None:
             check_same_id("type", asked.value, token.type.value)
         result = await service.put(
@@ -385,10 +370,10 @@ def _receiver(version: str) -> Route:
             token,
             partner=partner,
         )
-        return ocpi_response(http_status=201 if result.created else 200, headers=headers)
+        return put_response(result.created, headers)
 
     return Route(
-        f"/ocpi/{version}/{RECEIVER_PATH}/{{country_code}}/{{party_id}}/{{token_uid}}",
+        receiver_object_path(version, RECEIVER_PATH, "token_uid"),
         endpoint,
         methods=["GET", "PUT", "PATCH"],
         name=f"ocpi-{version}-tokens-receiver",
@@ -398,18 +383,11 @@ def _receiver(version: str) -> Route:
 def _sender(version: str) -> Route:
     """``emsp/tokens``: the paginated list of the Tokens the gateway serves (ocpi.md §3.3)."""
 
-    async def endpoint(request: Request) -> Response:
-        caller = await functional_caller(request)
-        params = page_params(request)
-        gateway = gateway_of(request)
-        page = await install(gateway).list_for(caller, TOKENS, params, version=version)
-        return paginated_response(
-            request, page.items, page.total, params, headers=_headers(request, caller, version, "EMSP")
-        )
+    async def page(request: Request, caller: Caller, params: PageParams) -> tuple[list[bytes], int]:
+        found = await install(gateway_of(request)).list_for(caller, TOKENS, params, version=version)
+        return found.items, found.total
 
-    return Route(
-        f"/ocpi/{version}/{SENDER_PATH}", endpoint, methods=["GET"], name=f"ocpi-{version}-tokens-sender"
-    )
+    return sender_list_route(version, SENDER_PATH, f"ocpi-{version}-tokens-sender", "EMSP", page)
 
 
 async def _location_references(request: Request, version: str) -> v221.LocationReferences | None:
@@ -480,7 +458,7 @@ def _authorize(version: str) -> Route:
         await _record_authorization(gateway, info, caller.partner.name, datetime.now(UTC))
         if version == "2.1.1":
             return ocpi_response(to_json(authorization_info_down(info).value))
-        return ocpi_response(to_json(info), headers=_headers(request, caller, version, "EMSP"))
+        return ocpi_response(to_json(info), headers=version_headers(request, caller, version, "EMSP"))
 
     return Route(
         f"/ocpi/{version}/{SENDER_PATH}/{{token_uid}}/authorize",
