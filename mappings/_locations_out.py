@@ -19,10 +19,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal
+from operator import attrgetter, itemgetter
 from typing import TYPE_CHECKING, Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-from pydantic import BaseModel
 
 from bridge.errors import MappingError
 from bridge.ocpi.models import v2_1_1 as v211
@@ -31,43 +30,66 @@ from bridge.oicp.models.evse_data import (
     Address,
     AuthenticationMode,
     ChargingFacility,
-    DayValue,
     EnergySource,
     EnvironmentalImpact,
     EvseDataRecord,
     GeoCoordinates,
-    GeoCoordinatesDecimalDegree,
-    GeoCoordinatesGoogle,
     InfoText,
-    OpeningTimes,
     PaymentOption,
-    Period,
     Plug,
     ValueAddedService,
 )
 from bridge.oicp.models.evse_data import PowerType as OicpPowerType
 from mappings import ids
-from mappings._construct import construct, like
-from mappings._locations_tables import PAD, image_type, join_address, split_address
+from mappings._construct import construct, like, set_dict, set_extra, set_fields_set, set_private
+from mappings._locations_parts import (
+    SIX,
+    energy,
+    geo,
+    hours,
+    image,
+    lost_fields,
+    opening_times,
+    texts,
+)
+from mappings._locations_tables import PAD, join_address, split_address
+from mappings._memo import LIMIT, tables
 from mappings.ocpi_versions import location_up
 from mappings.result import Loss, LossKind, Translation
-from mappings.status import StatusAction, status_to_oicp
+from mappings.status import StatusAction, StatusChoice, oicp_choices, status_to_oicp
 
 if TYPE_CHECKING:
     from mappings.locations import LocationRules
     from mappings.rules import MappingRules
 
 _ROUNDING = {"half_up": ROUND_HALF_UP, "down": ROUND_DOWN, "up": ROUND_UP}
-_SIX = Decimal("0.000001")
+
 _ONE = Decimal(1)
 _MAX_KW = Decimal(999)
 _new = object.__new__
-_set = object.__setattr__
+_loss = tuple.__new__  # Loss(...) without the NamedTuple's Python-level __new__: once per note
+_CHANGED, _LOST = LossKind.CHANGED, LossKind.LOST
+_PUBLISH = StatusAction.PUBLISH
+_CONNECTOR_KEY = itemgetter(  # what a connector's translation depends on, from its __dict__
+    "standard", "format", "power_type", "max_voltage", "max_amperage", "max_electric_power"
+)
+_CONNECTOR_FULL = itemgetter(  # ... and its notes (_plugs) when it has no extra field
+    "standard",
+    "format",
+    "power_type",
+    "max_voltage",
+    "max_amperage",
+    "max_electric_power",
+    "id",
+    "tariff_ids",
+    "terms_and_conditions",
+)
+_DICT = attrgetter("__dict__")
+_EXTRA = attrgetter("__pydantic_extra__")
 _IDS = {position: str(position + 1) for position in range(64)}  # connector id by position (beyond: None)
 _UID_BACK = "OICP knows the EVSE by EvseID only; the uid comes back as "
 _EVSE_ID_MATCH = ids.EVSE_ID_RE.match
 _OCPI_ID_MAX = ids.OCPI_ID_MAX
-_DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 # Fields with a place in the records (the others are noted as lost).
 _LOCATION_KEPT = frozenset(
     "country_code party_id id publish name address city postal_code state country coordinates "
@@ -78,6 +100,7 @@ _EVSE_KEPT = frozenset(
     "uid evse_id status capabilities connectors floor_level coordinates directions images "
     "last_updated".split()
 )
+_NAME_KEPT = frozenset({"name"})
 _CONNECTOR_KEPT = frozenset(
     "id standard format power_type max_voltage max_amperage max_electric_power last_updated".split()
 )
@@ -92,13 +115,61 @@ _Note = tuple[LossKind, str, str]
 
 
 @dataclass(slots=True)
+class _Derived:
+    """What the translation derives from one LocationRules alone, kept on it (mappings._memo) for
+    the next call: the section's EVSE-level values, the ``evse_overrides`` rows by canonical
+    EvseID, the parking table with its reverse, the translations of the connectors and capability
+    lists met so far (bounded by mappings._memo.LIMIT), and the last UTC offset computed.
+
+    Everything here is handed out as is only when immutable (enum members, strings, tuples of
+    them, the notes); models and lists are copied into the call's :class:`_Site` first, so no
+    output of one call shares a mutable object with another's."""
+
+    defaults: _Values
+    overrides: dict[str, _Values]
+    parking: dict[Any, tuple[Any, Any]]  # parking_type → (AccessibilityLocation, the type it comes back as)
+    connectors: dict[tuple[Any, ...], _Connector] = field(default_factory=dict)
+    capabilities: dict[tuple[Any, ...], _Capabilities] = field(default_factory=dict)  # section's values
+    offset: tuple[str, datetime, str] | None = None  # the last (zone, now, Address.TimeZone) (_offset)
+
+
+def _derived(lr: LocationRules) -> _Derived:
+    memo = tables(lr)
+    found: _Derived | None = memo.get("out")
+    if found is None:
+        defaults = _values(lr)
+        overrides: dict[str, _Values] = {}
+        for key, row in lr.evse_overrides.items():  # rows naming one EvseID apply in file order
+            wanted = ids.canonical_id(key)
+            values = overrides.get(wanted, defaults)._asdict()
+            values.update(
+                {name: getattr(row, name) for name in _EVSE_VALUES if getattr(row, name) is not None}
+            )
+            overrides[wanted] = _Values(**values)
+        parking: dict[Any, tuple[Any, Any]] = {}
+        table = lr.accessibility_locations
+        for parking_type, target in table.items():
+            parking[parking_type] = (
+                target,
+                next((k for k, v in table.items() if v is not None and v == target), None),
+            )
+        found = memo["out"] = _Derived(defaults, overrides, parking)
+    return found
+
+
+@dataclass(slots=True)
 class _Site:
     """One Location in translation: its rules, what its records share (built once, shared by the
-    records), and the caches of what its EVSEs repeat (statuses, connectors, capabilities)."""
+    records), and the caches of what its EVSEs repeat (connectors, capabilities), filled from the
+    rules' (_Derived) with objects of this call's own."""
 
     lr: LocationRules
+    derived: _Derived
+    statuses: dict[Any, StatusChoice]  # the rules' status table (mappings.status.oicp_choices)
     rules: MappingRules
     operator_id: str
+    records: list[EvseDataRecord]  # the output list
+    overrides: dict[str, _Values]  # _Derived.overrides
     defaults: _Values  # the section's EVSE-level values
     address: dict[str, Any]
     geo: GeoCoordinates
@@ -106,10 +177,13 @@ class _Site:
     shared: dict[str, Any]
     direction_models: list[InfoText]
     floors: dict[str | None, Address] = field(default_factory=dict)
+    emitted: list[tuple[int, v221.EVSE, list[dict[str, str]]]] = field(default_factory=list)  # sent
+    located: bool = False  # an EVSE has coordinates of its own
+    seen: dict[str, int] = field(default_factory=dict)  # evses[] index by normalised EvseID
     template: EvseDataRecord | None = None  # the first record
     plain: EvseDataRecord | None = None  # the first record of an EVSE with nothing of its own (_record)
-    statuses: dict[Any, tuple[bool, StatusAction, str | None]] = field(default_factory=dict)  # published?
     connectors: dict[tuple[Any, ...], _Connector] = field(default_factory=dict)
+    evse_plugs: dict[tuple[Any, ...], _Plugs] = field(default_factory=dict)  # by the connectors' values
     capabilities: dict[tuple[Any, ...], _Capabilities] = field(default_factory=dict)  # the section's values
 
     def address_for(self, floor: str | None) -> Address:
@@ -118,23 +192,6 @@ class _Site:
             data = self.address if floor is None else {**self.address, "floor": floor}
             found = self.floors[floor] = construct(Address, data)
         return found
-
-
-def _at(path: str, name: str | int) -> str:
-    if isinstance(name, int):
-        return f"{path}[{name}]"
-    return f"{path}.{name}" if path else name
-
-
-def lost_fields(model: BaseModel, path: str, kept: frozenset[str], out: Translation[Any]) -> None:
-    """A ``lost`` note for every field of ``model`` that is set, not kept, and every unknown field."""
-    if not model.__pydantic_extra__ and model.__pydantic_fields_set__ <= kept:
-        return
-    for name in model.model_fields_set - kept:
-        if getattr(model, name, None) not in (None, []):
-            out.lost(_at(path, name), "no OICP field")
-    for name in model.model_extra or ():
-        out.lost(_at(path, name), "unknown field, not carried")
 
 
 def location_to_evse_records(
@@ -166,27 +223,12 @@ def location_to_evse_records(
         )
         return out
     site = _site(location, lr, rules, operator_id, now if zone_known else None, out)
-    emitted: list[tuple[int, v221.EVSE, list[dict[str, str]]]] = []
-    seen: dict[str, int] = {}
-    records = out.value
     for index, evse in enumerate(location.evses or ()):
-        built = _record(evse, index, site, out)
-        if built is None:
-            continue
-        record, directions = built
-        key = record.evse_id.replace("*", "")  # normalised: upper case, '*' the only separator
-        if key in seen:
-            out.lost(
-                f"evses[{index}]",
-                f"EvseID {record.evse_id} is already used by evses[{seen[key]}]: not sent",
-            )
-            continue
-        seen[key] = index
-        records.append(record)
-        emitted.append((index, evse, directions))
+        _record(evse, index, site, out)
+    emitted = site.emitted
     if not location.evses:
         out.lost("evses", "no EVSE: OICP has no Location without EvseDataRecords")
-    _round_trip_notes(location, emitted, lr, operator_name, out)
+    _round_trip_notes(location, emitted, site.located, lr, operator_name, out)
     lost_fields(location, "", _LOCATION_KEPT, out)
     return out
 
@@ -221,6 +263,7 @@ def _site(
     now: datetime | None,
     out: Translation[Any],
 ) -> _Site:
+    derived = _derived(lr)
     street, number = split_address(location.address, lr.address_split)
     if len(street) > 100:
         raise MappingError(
@@ -253,7 +296,7 @@ def _site(
     if location.state:
         address["region"] = location.state
     if now is not None:
-        address["time_zone"] = _offset(location.time_zone, now, out)
+        address["time_zone"] = _offset(location.time_zone, now, derived, out)
     if location.name:
         name = location.name
         if len(name) > 150:
@@ -262,14 +305,11 @@ def _site(
     else:
         name = f"{location.address}, {location.city}"[:150]
         out.defaulted("ChargingStationNames", f"{name!r}: the Location has no name")
-    is_open, opening = _hours(location.opening_times, lr, out)
-    renewable, sources, impact = _energy(location.energy_mix, lr, out)
+    is_open, opening = hours(location.opening_times, lr, out)
+    renewable, sources, impact = energy(location.energy_mix, lr, out)
     parking = None
     if location.parking_type is not None:
-        parking = lr.accessibility_locations.get(location.parking_type)
-        back_type = next(
-            (k for k, v in lr.accessibility_locations.items() if v is not None and v == parking), None
-        )
+        parking, back_type = derived.parking.get(location.parking_type, (None, None))
         if parking is None:
             out.lost("parking_type", f"{location.parking_type.value} has no OICP AccessibilityLocation")
         elif back_type != location.parking_type:
@@ -277,7 +317,7 @@ def _site(
     for holder in ("operator", "suboperator"):
         details = getattr(location, holder)
         if details is not None:
-            lost_fields(details, holder, frozenset({"name"}), out)
+            lost_fields(details, holder, _NAME_KEPT, out)
     shared: dict[str, Any] = {
         "charging_station_id": location.id,
         "charging_station_names": [construct(InfoText, {"lang": lr.names_lang, "value": name})],
@@ -290,33 +330,37 @@ def _site(
     if location.suboperator and location.suboperator.name:
         shared["sub_operator_name"] = location.suboperator.name
     if opening:
-        shared["opening_times"] = [_opening(entry) for entry in opening]
+        shared["opening_times"] = [opening_times(entry) for entry in opening]
     if sources:
         shared["energy_source"] = [construct(EnergySource, entry) for entry in sources]
     if impact:
         shared["environmental_impact"] = construct(EnvironmentalImpact, impact)
     if parking:
         shared["accessibility_location"] = parking
-    directions = _texts(location.directions, "directions", out)
+    directions = texts(location.directions, "directions", out)
     return _Site(
         lr=lr,
+        derived=derived,
+        statuses=oicp_choices(rules.status),
         rules=rules,
         operator_id=operator_id,
-        defaults=_values(lr, None),
+        records=out.value,
+        overrides=derived.overrides,
+        defaults=derived.defaults,
         address=address,
-        geo=_geo(location.coordinates, "coordinates", lr, out),
+        geo=geo(location.coordinates, "coordinates", lr, out),
         directions=directions,
         shared=shared,
         direction_models=[construct(InfoText, text) for text in directions],
     )
 
 
-def _opening(entry: dict[str, Any]) -> OpeningTimes:
-    periods = [construct(Period, period) for period in entry["period"]]
-    return construct(OpeningTimes, {"period": periods, "on": DayValue(entry["on"])})
-
-
-def _offset(zone: str, now: datetime, out: Translation[Any]) -> str | None:
+def _offset(zone: str, now: datetime, derived: _Derived, out: Translation[Any]) -> str | None:
+    """``Address.TimeZone``: the UTC offset of ``zone`` at ``now`` (the last one kept: a publish run
+    translates its Locations at one ``now``, mostly in one zone)."""
+    last = derived.offset
+    if last is not None and last[0] == zone and last[1] == now:  # equal instants, equal offsets
+        return last[2]
     try:
         offset = now.astimezone(ZoneInfo(zone)).utcoffset()
     except (ZoneInfoNotFoundError, ValueError):
@@ -324,141 +368,9 @@ def _offset(zone: str, now: datetime, out: Translation[Any]) -> str | None:
         return None
     minutes = int(offset.total_seconds() // 60) if offset is not None else 0
     sign = "+" if minutes >= 0 else "-"
-    return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
-
-
-def _geo(point: v221.GeoLocation, path: str, lr: LocationRules, out: Translation[Any]) -> GeoCoordinates:
-    lat, lon = Decimal(point.latitude), Decimal(point.longitude)
-    six_lat, six_lon = lat.quantize(_SIX), lon.quantize(_SIX)
-    if six_lat != lat or six_lon != lon:
-        out.changed(path, "rounded to 6 decimals (OICP GeoCoordinates)")
-    # GeoCoordinates.from_lat_lon (Google or DecimalDegree), built rather than validated.
-    latitude, longitude = f"{six_lat:f}", f"{six_lon:f}"
-    if lr.coordinates_format == "Google":
-        google = construct(GeoCoordinatesGoogle, {"coordinates": f"{latitude} {longitude}"})
-        return construct(GeoCoordinates, {"google": google})
-    decimal = construct(GeoCoordinatesDecimalDegree, {"latitude": latitude, "longitude": longitude})
-    return construct(GeoCoordinates, {"decimal_degree": decimal})
-
-
-def _texts(
-    items: Sequence[v221.DisplayText] | None, path: str, out: Translation[Any]
-) -> list[dict[str, str]]:
-    texts: list[dict[str, str]] = []
-    for index, item in enumerate(items or ()):
-        text = item.text
-        if len(text) > 150:
-            text = text[:150]
-            out.changed(f"{path}[{index}].text", "cut to 150 characters (OICP InfoText)")
-        entry = {"lang": item.language.lower(), "value": text}
-        if entry in texts:
-            out.changed(f"{path}[{index}]", "a repeated text is sent once")
-        else:
-            texts.append(entry)
-    return texts
-
-
-def _hours(
-    hours: v221.Hours | None, lr: LocationRules, out: Translation[Any]
-) -> tuple[bool, list[dict[str, Any]] | None]:
-    """IsOpen24Hours + OpeningTimes (oicp-2.3.md §4.2: OpeningTimes mandatory when not open 24 h)."""
-    if hours is None:
-        if not lr.open_24_hours_when_unknown:
-            raise MappingError("opening_times", "absent, and locations.open_24_hours_when_unknown is false")
-        out.defaulted(
-            "IsOpen24Hours", "true: the Location has no opening_times (locations.open_24_hours_when_unknown)"
-        )
-        return True, None
-    for name in ("exceptional_openings", "exceptional_closings"):
-        if getattr(hours, name):
-            out.lost(f"opening_times.{name}", "OICP OpeningTimes have no exceptional periods")
-    lost_fields(
-        hours,
-        "opening_times",
-        frozenset({"twentyfourseven", "regular_hours", "exceptional_openings", "exceptional_closings"}),
-        out,
-    )
-    if hours.twentyfourseven:
-        if hours.regular_hours:
-            out.lost("opening_times.regular_hours", "ignored: twentyfourseven is true")
-        return True, None
-    days: dict[int, list[dict[str, str]]] = {day: [] for day in range(1, 8)}
-    for regular in hours.regular_hours or ():
-        days[regular.weekday].append({"begin": regular.period_begin, "end": regular.period_end})
-
-    def same(group: Sequence[int]) -> bool:
-        return bool(days[group[0]]) and all(days[day] == days[group[0]] for day in group)
-
-    if same(range(1, 8)):
-        return False, [{"on": "Everyday", "period": days[1]}]
-    entries: list[dict[str, Any]] = []
-    workdays, weekend = same(range(1, 6)), same((6, 7))
-    if workdays:
-        entries.append({"on": "Workdays", "period": days[1]})
-    entries += [
-        {"on": _DAY_NAMES[day - 1], "period": days[day]} for day in range(1, 6) if not workdays and days[day]
-    ]
-    if weekend:
-        entries.append({"on": "Weekend", "period": days[6]})
-    entries += [
-        {"on": _DAY_NAMES[day - 1], "period": days[day]} for day in (6, 7) if not weekend and days[day]
-    ]
-    return False, entries
-
-
-def _energy(
-    mix: v221.EnergyMix | None, lr: LocationRules, out: Translation[Any]
-) -> tuple[bool, list[dict[str, Any]] | None, dict[str, Decimal] | None]:
-    if mix is None:
-        out.defaulted(
-            "RenewableEnergy",
-            f"{str(lr.renewable_energy_default).lower()}: the Location has no "
-            "energy_mix (locations.renewable_energy_default)",
-        )
-        return lr.renewable_energy_default, None, None
-    totals: dict[Any, tuple[Decimal, int]] = {}
-    merged: set[Any] = set()
-    for index, source in enumerate(mix.energy_sources or ()):
-        path = f"energy_mix.energy_sources[{index}]"
-        target = lr.energy_sources.get(source.source)
-        if target is None:
-            out.lost(path, f"{source.source.value} has no OICP Energy")
-            continue
-        back = lr.energy_sources_to_ocpi.get(target)
-        if back != source.source:
-            out.changed(path, f"{source.source.value} is sent as {target.value}, which comes back as {back}")
-        total, first = totals.get(target, (Decimal(0), index))
-        if target in totals:
-            merged.add(target)
-            out.changed(path, f"added to the {target.value} percentage of energy_sources[{first}]")
-        totals[target] = (total + Decimal(source.percentage), first)
-    sources = []
-    for target, (total, first) in totals.items():
-        percentage = min(int(total.quantize(Decimal(1), rounding=ROUND_HALF_UP)), 99)
-        if target in merged:  # the first source comes back with the sum
-            out.changed(
-                f"energy_mix.energy_sources[{first}].percentage",
-                f"sent as {percentage}, every {target.value} source added up",
-            )
-        if Decimal(percentage) != total:
-            out.changed(
-                f"energy_mix.energy_sources[{first}].percentage",
-                f"{total} sent as {percentage} (OICP: an integer 0-99)",
-            )
-        sources.append({"energy": target, "percentage": percentage})
-    impact: dict[str, Decimal] = {}
-    for index, item in enumerate(mix.environ_impact or ()):
-        key = (
-            "co2_emission"
-            if item.category is v221.EnvironmentalImpactCategory.CARBON_DIOXIDE
-            else "nuclear_waste"
-        )
-        if key in impact or Decimal(item.amount) > 99999:
-            out.lost(f"energy_mix.environ_impact[{index}]", "a second value or above 99999 g/kWh")
-            continue
-        impact[key] = Decimal(item.amount)
-    lost_fields(mix, "energy_mix", frozenset({"is_green_energy", "energy_sources", "environ_impact"}), out)
-    return mix.is_green_energy, sources or None, impact or None
+    text = f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+    derived.offset = (zone, now, text)
+    return text
 
 
 # ---------------------------------------------------------------------------------------------
@@ -476,127 +388,93 @@ class _Values(NamedTuple):
     value_added_services: list[ValueAddedService] | None
 
 
-def _values(lr: LocationRules, evse_id: str | None, defaults: _Values | None = None) -> _Values:
-    """The EVSE-level values: the section's, with the ``evse_overrides`` row of ``evse_id`` on top.
-
-    ``defaults`` (the section's values) is returned as is when no row names ``evse_id``.
-    """
-    values = {name: getattr(lr, name) for name in _EVSE_VALUES}
-    found = False
-    if evse_id is not None:
-        wanted = ids.canonical_id(evse_id)
-        for key, row in lr.evse_overrides.items():
-            if ids.canonical_id(key) == wanted:
-                found = True
-                values.update(
-                    {name: getattr(row, name) for name in _EVSE_VALUES if getattr(row, name) is not None}
-                )
-    if defaults is not None and not found:
-        return defaults
-    return _Values(**values)
+def _values(lr: LocationRules) -> _Values:
+    """The section's EVSE-level values (the ``evse_overrides`` rows on top: _Derived.overrides)."""
+    return _Values(*(getattr(lr, name) for name in _EVSE_VALUES))
 
 
-def _record(
-    evse: v221.EVSE, index: int, site: _Site, out: Translation[Any]
-) -> tuple[EvseDataRecord, list[dict[str, str]]] | None:
-    """The record of one EVSE and the directions sent with it; None when the EVSE is not sent.
+def _record(evse: v221.EVSE, index: int, site: _Site, out: Translation[Any]) -> None:
+    """The record of one EVSE, added to ``site.records`` unless the EVSE is not sent (noted).
 
     Run once per EVSE: what EVSEs of a Location repeat comes from the caches in ``site``.
     """
     lr = site.lr
     losses = out.losses
     path = f"evses[{index}]"
-    status = site.statuses.get(evse.status)
-    if status is None:
-        translated = status_to_oicp(evse.status, site.rules)
+    fields = evse.__dict__
+    status = site.statuses.get(fields["status"])
+    if status is None:  # not a Status member: status_to_oicp names what it is
+        translated = status_to_oicp(fields["status"], site.rules)
         detail = translated.losses[0].detail if translated.losses else None
-        action = translated.value.action
-        status = site.statuses[evse.status] = (action is StatusAction.PUBLISH, action, detail)
+        status = (translated.value.action, translated.value.status, detail)
     if status[2] is not None:
-        losses.append(Loss(f"{path}.status", LossKind.CHANGED, status[2]))
-    if not status[0]:
-        out.lost(path, f"status {evse.status}: no EvseDataRecord ({status[1]}, status.to_oicp)")
-        return None
-    evse_id = evse.evse_id
+        losses.append(_loss(Loss, (f"{path}.status", _CHANGED, status[2])))
+    if status[0] is not _PUBLISH:
+        out.lost(path, f"status {evse.status}: no EvseDataRecord ({status[0]}, status.to_oicp)")
+        return
+    evse_id = fields["evse_id"]
     if evse_id and evse_id.isupper() and len(evse_id) <= _OCPI_ID_MAX and _EVSE_ID_MATCH(evse_id):
         # _evse_id in short for the common case: a valid EvseID (no '-', no blank: nothing to
         # normalise) that ids.evse_uid keeps as it is.
-        if evse_id != evse.uid:
-            losses.append(Loss(f"{path}.uid", LossKind.CHANGED, _UID_BACK + repr(evse_id)))
+        if evse_id != fields["uid"]:
+            losses.append(_loss(Loss, (f"{path}.uid", _CHANGED, f"{_UID_BACK}{evse_id!r}")))
     else:
         evse_id = _evse_id(evse, path, lr, site.operator_id, out)
         if evse_id is None:
-            return None
-    defaults = site.defaults
-    values = _values(lr, evse_id, defaults) if lr.evse_overrides else defaults
+            return
+    defaults = values = site.defaults
+    if site.overrides:
+        values = site.overrides.get(ids.canonical_id(evse_id), defaults)
     if values.hotline_phone_number is None:
         raise MappingError(
             "HotlinePhoneNumber",
             "no hotline number configured: set locations.hotline_phone_number "
             "(per operator in overrides, per EVSE in locations.evse_overrides)",
         )
-    plugs: list[Plug] = []
-    facilities: list[ChargingFacility] = []
-    translated_connectors = site.connectors
-    for position, connector in enumerate(evse.connectors):
-        key = (
-            connector.standard,
-            connector.format,
-            connector.power_type,
-            connector.max_voltage,
-            connector.max_amperage,
-            connector.max_electric_power,
-        )
-        found = translated_connectors.get(key)
-        if found is None:
-            found = translated_connectors[key] = _translate_connector(connector, lr)
-        plug, facility, notes, computed = found
-        if plug is None or isinstance(facility, str):
-            where = f"{path}.connectors[{position}]"
-            if lr.unmappable_connectors == "error":
-                raise MappingError(where, str(facility))
-            losses.append(Loss(where, LossKind.LOST, f"{facility}: the connector is dropped"))
-            continue
-        if notes:
-            where = f"{path}.connectors[{position}]"
-            for kind, suffix, detail in notes:
-                losses.append(Loss(where + suffix, kind, detail))
-        if (
-            computed
-            or connector.id != _IDS.get(len(plugs))
-            or connector.tariff_ids
-            or connector.terms_and_conditions
-            or connector.__pydantic_extra__
-        ):
-            _connector_notes(connector, f"{path}.connectors[{position}]", len(plugs), evse_id, computed, out)
-        plugs.append(plug)
-        facilities.append(facility)
+    connectors = fields["connectors"]
+    signature: tuple[Any, ...] | None
+    try:  # unhashable (tariff_ids given): translated connector by connector, below
+        key = tuple(map(_CONNECTOR_FULL, map(_DICT, connectors)))
+        found = site.evse_plugs.get(key)
+        signature = key
+    except TypeError:
+        signature = found = None
+    if found is None or any(map(_EXTRA, connectors)):
+        found = _plugs(connectors, path, site)
+        if signature is not None and found[3] and not any(map(_EXTRA, connectors)):
+            site.evse_plugs[signature] = found
+    for kind, suffix, detail, by_id in found[2]:
+        losses.append(_loss(Loss, ((evse_id if by_id else path) + suffix, kind, detail)))
+    plugs = list(found[0])
+    facilities = list(found[1])
     if not plugs:
         if lr.evses_without_plugs == "error":
             raise MappingError(f"{path}.connectors", "no connector has an OICP plug")
         out.lost(path, "no connector with an OICP plug: the EVSE is not sent (locations.evses_without_plugs)")
-        return None
-    capabilities = tuple(evse.capabilities) if evse.capabilities else ()
+        return
+    capabilities = tuple(fields["capabilities"]) if fields["capabilities"] else ()
     shared_values = values is defaults
     choice = site.capabilities.get(capabilities) if shared_values else None
     if choice is None:
-        choice = _capabilities(capabilities, lr, values)
         if shared_values:
-            site.capabilities[capabilities] = choice
+            choice = site.capabilities[capabilities] = _site_capabilities(capabilities, site)
+        else:
+            choice = _capabilities(capabilities, lr, values)
     if choice[3] or choice[4] or choice[5]:
         _capability_notes(choice, path, evse_id, out)
     plain = (
         shared_values
-        and evse.floor_level is None
-        and evse.coordinates is None
-        and not evse.directions
-        and not evse.images
+        and fields["floor_level"] is None
+        and fields["coordinates"] is None
+        and not fields["directions"]
+        and not fields["images"]
     )
     if not plain or site.plain is None:
-        built = _own_record(evse, path, site, values, evse_id, plugs, facilities, choice, out)
+        record, directions = _own_record(evse, path, site, values, evse_id, plugs, facilities, choice, out)
         if plain:
-            site.plain = built[0]
-        return built
+            site.plain = record
+        _keep(record, directions, evse, index, site, out)
+        return
     if evse.__pydantic_extra__ or not evse.__pydantic_fields_set__ <= _EVSE_KEPT:
         lost_fields(evse, path, _EVSE_KEPT, out)
     # An EVSE with nothing of its own: the first such record with what differs between EVSEs set
@@ -610,11 +488,67 @@ def _record(
     data["payment_options"] = choice[1]
     data["value_added_services"] = choice[2]
     record = _new(EvseDataRecord)  # mappings._construct.instance, inlined: once per EVSE
-    _set(record, "__dict__", data)
-    _set(record, "__pydantic_fields_set__", set(template.__pydantic_fields_set__))
-    _set(record, "__pydantic_extra__", {})
-    _set(record, "__pydantic_private__", None)
-    return record, site.directions
+    set_dict(record, data)
+    set_fields_set(record, template.__pydantic_fields_set__.copy())
+    set_extra(record, {})
+    set_private(record, None)
+    key = evse_id.replace("*", "")  # _keep, inlined
+    if key in site.seen:
+        _repeated(evse_id, index, site, out)
+        return
+    site.seen[key] = index
+    site.records.append(record)
+    site.emitted.append((index, evse, site.directions))
+
+
+def _keep(
+    record: EvseDataRecord,
+    directions: list[dict[str, str]],
+    evse: v221.EVSE,
+    index: int,
+    site: _Site,
+    out: Translation[Any],
+) -> None:
+    """Add ``record`` to the output unless an earlier EVSE has its EvseID (noted)."""
+    key = record.evse_id.replace("*", "")  # normalised: upper case, '*' the only separator
+    if key in site.seen:
+        _repeated(record.evse_id, index, site, out)
+        return
+    site.seen[key] = index
+    site.records.append(record)
+    site.emitted.append((index, evse, directions))
+
+
+def _repeated(evse_id: str, index: int, site: _Site, out: Translation[Any]) -> None:
+    key = evse_id.replace("*", "")
+    out.lost(f"evses[{index}]", f"EvseID {evse_id} is already used by evses[{site.seen[key]}]: not sent")
+
+
+def _site_connector(connector: v221.Connector, key: tuple[Any, ...], site: _Site) -> _Connector:
+    """A connector's translation for this call: the rules' (translated once), with a facility of its own."""
+    derived = site.derived.connectors
+    found = derived.get(key)
+    if found is None:
+        if len(derived) >= LIMIT:
+            derived.clear()
+        found = derived[key] = _translate_connector(connector, site.lr)
+    plug, facility, notes, computed = found
+    if isinstance(facility, ChargingFacility):
+        facility = like(facility, {})
+    return plug, facility, notes, computed
+
+
+def _site_capabilities(capabilities: tuple[Any, ...], site: _Site) -> _Capabilities:
+    """A capability list's translation with the section's values for this call: the rules' (translated
+    once), with lists of its own."""
+    derived = site.derived.capabilities
+    found = derived.get(capabilities)
+    if found is None:
+        if len(derived) >= LIMIT:
+            derived.clear()
+        found = derived[capabilities] = _capabilities(capabilities, site.lr, site.defaults)
+    modes, payments, services, notes, defaulted, alone = found
+    return list(modes), list(payments), list(services), notes, defaulted, alone
 
 
 def _own_record(
@@ -633,7 +567,7 @@ def _own_record(
     direction_models = site.direction_models
     if evse.directions:
         own = [
-            text for text in _texts(evse.directions, f"{path}.directions", out) if text not in site.directions
+            text for text in texts(evse.directions, f"{path}.directions", out) if text not in site.directions
         ]
         directions = directions + own
         direction_models = direction_models + [construct(InfoText, text) for text in own]
@@ -642,7 +576,7 @@ def _own_record(
         "address": site.address_for(evse.floor_level),
         "geo_coordinates": site.geo
         if evse.coordinates is None
-        else _geo(evse.coordinates, f"{path}.coordinates", site.lr, out),
+        else _located(evse.coordinates, path, site, out),
         "plugs": plugs,
         "charging_facilities": facilities,
         "calibration_law_data_availability": values.calibration_law_data_availability,
@@ -654,7 +588,7 @@ def _own_record(
         "is_hubject_compatible": values.is_hubject_compatible,
         "dynamic_info_available": values.dynamic_info_available,
         "charging_station_location_reference": direction_models or None,
-        "charging_station_image": _image(evse.images, path, out) if evse.images else None,
+        "charging_station_image": image(evse.images, path, out) if evse.images else None,
     }
     if evse.__pydantic_extra__ or not evse.__pydantic_fields_set__ <= _EVSE_KEPT:
         lost_fields(evse, path, _EVSE_KEPT, out)
@@ -663,6 +597,11 @@ def _own_record(
     else:  # the keys the first record was built with: a copy of it with this EVSE's values
         record = like(site.template, data)
     return record, directions
+
+
+def _located(point: v221.GeoLocation, path: str, site: _Site, out: Translation[Any]) -> GeoCoordinates:
+    site.located = True
+    return geo(point, f"{path}.coordinates", site.lr, out)
 
 
 def _evse_id(
@@ -751,24 +690,54 @@ def _translate_connector(connector: v221.Connector, lr: LocationRules) -> _Conne
     return plug, construct(ChargingFacility, facility), notes, computed
 
 
-def _connector_notes(
-    connector: v221.Connector,
-    path: str,
-    position: int,
-    evse_id: str,
-    computed: bool,
-    out: Translation[Any],
-) -> None:
-    """The notes of one sent connector after its translation's: renumbering, power computed, fields lost."""
-    if connector.id != str(position + 1):
-        out.changed(f"{path}.id", f"connectors come back numbered by position: {position + 1}")
-    if computed:
-        out.defaulted(
-            f"{evse_id}.ChargingFacilities[{position}].Power",
-            "computed as max_voltage × max_amperage × phases (no max_electric_power)",
-        )
-    if connector.tariff_ids or connector.terms_and_conditions or connector.__pydantic_extra__:
-        lost_fields(connector, path, _CONNECTOR_KEPT, out)
+_EvseNote = tuple[LossKind, str, str, bool]
+"""(kind, path suffix, detail, suffix of the EvseID rather than of ``evses[i]``): a note of _Plugs."""
+
+_Plugs = tuple[list[Plug], list[ChargingFacility], list[_EvseNote], bool]
+"""(Plugs, ChargingFacilities, notes, reusable for EVSEs with equal connectors) of an EVSE's connectors."""
+
+
+def _plugs(connectors: Sequence[v221.Connector], path: str, site: _Site) -> _Plugs:
+    """The Plugs and ChargingFacilities of an EVSE's connectors, same index (oicp-2.3.md §7), and the
+    notes: each connector's translation's, then renumbering, power computed, fields lost.
+
+    The result depends on the connectors' values alone (ids included) unless a connector has
+    fields that are lost (the notes name them): then it is not reusable.
+    """
+    lr = site.lr
+    translated = site.connectors
+    plugs: list[Plug] = []
+    facilities: list[ChargingFacility] = []
+    notes: list[_EvseNote] = []
+    reusable = True
+    for position, connector in enumerate(connectors):
+        found = translated.get(key := _CONNECTOR_KEY(connector.__dict__))
+        if found is None:
+            found = translated[key] = _site_connector(connector, key, site)
+        plug, facility, translation_notes, computed = found
+        where = f".connectors[{position}]"
+        if plug is None or isinstance(facility, str):
+            if lr.unmappable_connectors == "error":
+                raise MappingError(path + where, str(facility))
+            notes.append((_LOST, where, f"{facility}: the connector is dropped", False))
+            continue
+        notes += [(kind, where + suffix, detail, False) for kind, suffix, detail in translation_notes]
+        sent = len(plugs)
+        if connector.id != str(sent + 1):
+            notes.append(
+                (_CHANGED, f"{where}.id", f"connectors come back numbered by position: {sent + 1}", False)
+            )
+        if computed:
+            detail = "computed as max_voltage × max_amperage × phases (no max_electric_power)"
+            notes.append((LossKind.DEFAULTED, f".ChargingFacilities[{sent}].Power", detail, True))
+        if connector.tariff_ids or connector.terms_and_conditions or connector.__pydantic_extra__:
+            reusable = False
+            lost: Translation[None] = Translation(None)
+            lost_fields(connector, where, _CONNECTOR_KEPT, lost)
+            notes += [(note.kind, note.path, note.detail, False) for note in lost.losses]
+        plugs.append(plug)
+        facilities.append(facility)
+    return plugs, facilities, notes, reusable
 
 
 def _unique(items: Iterable[Any]) -> list[Any]:
@@ -838,22 +807,6 @@ def _capability_notes(choice: _Capabilities, path: str, evse_id: str, out: Trans
         )
 
 
-def _image(images: Sequence[v221.Image] | None, path: str, out: Translation[Any]) -> str | None:
-    chosen: str | None = None
-    for index, image in enumerate(images or ()):
-        where = f"{path}.images[{index}]"
-        if chosen is None and image.category is v221.ImageCategory.CHARGER and len(image.url) <= 200:
-            chosen = image.url
-            if image_type(image.url) != image.type.lower():
-                out.changed(
-                    f"{where}.type", f"{image.type!r} comes back from the url as {image_type(image.url)}"
-                )
-            lost_fields(image, where, frozenset({"url", "category", "type"}), out)
-        else:
-            out.lost(where, "OICP has one ChargingStationImage (the first CHARGER image, url ≤200)")
-    return chosen
-
-
 # ---------------------------------------------------------------------------------------------
 # What the way back (mappings._locations_in) will not restore
 
@@ -861,6 +814,7 @@ def _image(images: Sequence[v221.Image] | None, path: str, out: Translation[Any]
 def _round_trip_notes(
     location: v221.Location,
     emitted: list[tuple[int, v221.EVSE, list[dict[str, str]]]],
+    located: bool,
     lr: LocationRules,
     operator_name: str,
     out: Translation[Any],
@@ -879,7 +833,7 @@ def _round_trip_notes(
     first = emitted[0][1].coordinates or location.coordinates
     if not _same_point(first, location.coordinates):
         out.changed("coordinates", f"read back, the Location takes the coordinates of evses[{emitted[0][0]}]")
-    for index, evse, _texts_sent in emitted:
+    for index, evse, _texts_sent in emitted if located else ():
         if evse.coordinates is not None and _same_point(evse.coordinates, first):
             out.changed(
                 f"evses[{index}].coordinates", "equal to the Location's as read back: comes back absent"
@@ -898,6 +852,6 @@ def _round_trip_notes(
 def _same_point(one: v221.GeoLocation, other: v221.GeoLocation) -> bool:
     if one is other:
         return True
-    return Decimal(one.latitude).quantize(_SIX) == Decimal(other.latitude).quantize(_SIX) and Decimal(
+    return Decimal(one.latitude).quantize(SIX) == Decimal(other.latitude).quantize(SIX) and Decimal(
         one.longitude
-    ).quantize(_SIX) == Decimal(other.longitude).quantize(_SIX)
+    ).quantize(SIX) == Decimal(other.longitude).quantize(SIX)

@@ -728,15 +728,17 @@ IMAGE_TYPES: dict[str, str] = {
 }
 
 
+_SPLITS: dict[str, tuple[re.Pattern[str], ...]] = {
+    "number_last": (_NUMBER_LAST,),
+    "number_first": (_NUMBER_FIRST,),
+    "auto": (_NUMBER_LAST, _NUMBER_FIRST),
+}
+
+
 def split_address(address: str, mode: str) -> tuple[str, str | None]:
     """``locations.address_split``: (Street, HouseNum or None). HouseNum is at most 10 characters."""
     text = address.strip()
-    patterns = {
-        "number_last": (_NUMBER_LAST,),
-        "number_first": (_NUMBER_FIRST,),
-        "auto": (_NUMBER_LAST, _NUMBER_FIRST),
-    }.get(mode, ())
-    for pattern in patterns:
+    for pattern in _SPLITS.get(mode, ()):
         found = pattern.match(text)
         if found and len(found.group("number")) <= 10:
             return found.group("street"), found.group("number")

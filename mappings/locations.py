@@ -31,7 +31,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from bridge.errors import MappingError
 from bridge.ocpi.models import v2_1_1 as v211
@@ -72,6 +72,7 @@ from mappings._locations_tables import (
     ConnectorSpec,
     merged,
 )
+from mappings._memo import Memo
 from mappings.ocpi_versions import location_down, location_up
 from mappings.result import Translation
 
@@ -326,6 +327,9 @@ class LocationRules(BaseModel):
         description="Records that cannot become a Location (no time zone, no OCPI party, "
         'invalid data): "skip" them (noted) or "error".',
     )
+
+    # The tables the translation derives from these rules (mappings._memo), not rules themselves.
+    _memo: Memo = PrivateAttr(default_factory=Memo)
 
     _bool = field_validator("dynamic_info_available", mode="before")(_yaml_bool)
     _m1 = field_validator("plugs", mode="before")(merged(PLUGS))

@@ -172,6 +172,9 @@ def _validated(base: Mapping[str, Any], patch: Mapping[str, Any], prefix: str) -
         raise _error_path(prefix, error) from error
 
 
+_SCOPE_CACHE_LIMIT = 65536
+
+
 @dataclass(frozen=True)
 class RuleSet:
     """Built-in defaults (already merged with the file's sections) plus the ordered overrides."""
@@ -179,6 +182,10 @@ class RuleSet:
     defaults: MappingRules = field(default_factory=MappingRules)
     overrides: tuple[Override, ...] = ()
     _cache: dict[_Scope, MappingRules] = field(default_factory=dict, compare=False, repr=False)
+    # One MappingRules per list of applicable overrides (by position): scopes that differ only in keys
+    # no override matches (every Location has its own location_id) share it, and with it the
+    # tables the mappings derive from it and keep on it (mappings._memo).
+    _merged: dict[tuple[int, ...], MappingRules] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def default(cls) -> RuleSet:
@@ -194,22 +201,32 @@ class RuleSet:
         country_code: str | None = None,
         party_id: str | None = None,
     ) -> MappingRules:
-        """The rules for one scope: applicable overrides merged least specific first (memoised)."""
+        """The rules for one scope: applicable overrides merged least specific first (memoised per
+        scope, and per set of applicable overrides: equal scopes get the same object)."""
         scope = _Scope(operator_id, partner, location_id, country_code, party_id)
         cached = self._cache.get(scope)
         if cached is not None:
             return cached
-        applicable = sorted(
-            (override for override in self.overrides if override.match.applies(scope)),
-            key=lambda override: (override.match.specificity, override.index),
+        found = sorted(
+            (
+                (position, override)
+                for position, override in enumerate(self.overrides)
+                if override.match.applies(scope)
+            ),
+            key=lambda item: (item[1].match.specificity, item[1].index),
         )
-        if not applicable:
-            resolved = self.defaults
-        else:
+        key = tuple(position for position, _ in found)  # positions: unique even without indexes
+        resolved = self._merged.get(key) if found else self.defaults
+        if resolved is None:
+            applicable = [override for _, override in found]
             merged: dict[str, Any] = self.defaults.model_dump(mode="json")
             for override in applicable:
                 merged = deep_merge(merged, override.sections)
-            resolved = _validated(merged, {}, f"overrides[{applicable[-1].index}]")
+            resolved = self._merged[key] = _validated(merged, {}, f"overrides[{applicable[-1].index}]")
+        if len(self._cache) >= _SCOPE_CACHE_LIMIT:
+            # Scopes include location ids (a million on the eMSP side): keep the memo bounded;
+            # the merged rules themselves stay shared through ``_merged``.
+            self._cache.clear()
         self._cache[scope] = resolved
         return resolved
 

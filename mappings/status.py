@@ -27,11 +27,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 from bridge.errors import MappingError
 from bridge.ocpi.models.v2_2_1 import Status
 from bridge.oicp.models.evse_status import EvseStatus, EvseStatusRecord
+from mappings._memo import Memo, tables
 from mappings.ids import evse_uid, is_evse_id, normalize_evse_id
 from mappings.result import RuleDoc, Translation
 
@@ -101,6 +102,8 @@ class StatusRules(BaseModel):
         description="OICP EvseStatus → OCPI EVSE status. Rows you give replace the default rows one by one.",
     )
 
+    _memo: Memo = PrivateAttr(default_factory=Memo)  # derived tables (mappings._memo), not rules
+
     _merge_to_oicp = field_validator("to_oicp", mode="before")(_merge(_TO_OICP))
     _merge_to_ocpi = field_validator("to_ocpi", mode="before")(_merge(_TO_OCPI))
 
@@ -139,20 +142,42 @@ def _oicp_status(value: object, path: str) -> EvseStatus:
         raise MappingError(path, f"{value!r} is not an OICP EvseStatus") from error
 
 
-def status_to_oicp(status: object, rules: MappingRules, *, path: str = "status") -> Translation[OicpStatus]:
-    """OCPI EVSE status (2.1.1 or 2.2.1) → OICP action and EvseStatus (table ``status.to_oicp``)."""
-    ocpi = _ocpi_status(status, path)
-    table = rules.status
+StatusChoice = tuple[StatusAction, EvseStatus | None, str | None]
+"""(action, EvseStatus when ``publish``, the detail of the ``changed`` note or None)."""
+
+
+def oicp_choices(table: StatusRules) -> dict[Status, StatusChoice]:
+    """Every OCPI status through ``status.to_oicp`` (and back through ``status.to_ocpi`` for the note).
+
+    Derived once per rules instance and kept on it (mappings._memo): the tables are frozen.
+    """
+    memo = tables(table)
+    found: dict[Status, StatusChoice] | None = memo.get("to_oicp")
+    if found is None:
+        found = memo["to_oicp"] = {status: _choice(status, table) for status in Status}
+    return found
+
+
+def _choice(ocpi: Status, table: StatusRules) -> StatusChoice:
     target = table.to_oicp[ocpi]
     if target == StatusAction.DELETE:
-        return Translation(OicpStatus(StatusAction.DELETE))
+        return StatusAction.DELETE, None, None
     if target == StatusAction.SKIP:
-        return Translation(OicpStatus(StatusAction.SKIP))
+        return StatusAction.SKIP, None, None
     oicp = EvseStatus(target)
-    result = Translation(OicpStatus(StatusAction.PUBLISH, oicp))
     back = table.to_ocpi.get(oicp)
     if back is not None and back != ocpi:
-        result.changed(path, f"{ocpi.value} is sent as {oicp.value}, which comes back as {back.value}")
+        detail = f"{ocpi.value} is sent as {oicp.value}, which comes back as {back.value}"
+        return StatusAction.PUBLISH, oicp, detail
+    return StatusAction.PUBLISH, oicp, None
+
+
+def status_to_oicp(status: object, rules: MappingRules, *, path: str = "status") -> Translation[OicpStatus]:
+    """OCPI EVSE status (2.1.1 or 2.2.1) → OICP action and EvseStatus (table ``status.to_oicp``)."""
+    action, oicp, detail = oicp_choices(rules.status)[_ocpi_status(status, path)]
+    result = Translation(OicpStatus(action, oicp))
+    if detail is not None:
+        result.changed(path, detail)
     return result
 
 
@@ -279,7 +304,9 @@ __all__ = [
     "RULE_TABLE",
     "OicpStatus",
     "StatusAction",
+    "StatusChoice",
     "StatusRules",
+    "oicp_choices",
     "preview",
     "status_to_ocpi",
     "status_to_oicp",

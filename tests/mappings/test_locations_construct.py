@@ -16,7 +16,10 @@ one), the 2.1.1 example, every rule that changes the shape of a record, and hypo
 
 from __future__ import annotations
 
+import copy
 import json
+import pickle
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -36,8 +39,9 @@ from bridge.oicp.models.evse_data import (
     InfoText,
 )
 from mappings._construct import construct, layout, like
+from mappings._memo import LIMIT, tables
 from mappings.locations import location_to_evse_records
-from mappings.rules import MappingRules, load_rules
+from mappings.rules import MappingRules, Match, Override, RuleSet, load_rules
 from tests.mappings.locations_support import HOTLINE, NOW, RULES, ocpi_connector, ocpi_evse, ocpi_location
 from tests.mappings.test_locations import EXAMPLES_221, _locations
 from tests.schema_oicp import openapi_spelling, validate_oicp
@@ -336,3 +340,177 @@ def test_generated_locations(source: dict[str, Any]) -> None:
     location = v221.Location.model_validate(source)
     for rules in (RULES, _rules(coordinates_format="Google")):
         _translate(location, rules)
+
+
+# ---------------------------------------------------------------------------------------------
+# Tables derived from the rules, kept on them (mappings._memo)
+
+
+def _output(location: v221.Location, rules: MappingRules, **kwargs: Any) -> tuple[list[Any], list[Any]]:
+    """Records (values, fields set) and notes of one translation, for comparing translations."""
+    options: dict[str, Any] = {"operator_id": "DE*ABC", "operator_name": "Op", "now": NOW, **kwargs}
+    result = location_to_evse_records(location, rules, **options)
+    records = [(record.model_dump(), record.model_fields_set) for record in result.value]
+    return records, list(result.losses)
+
+
+def _memo_location() -> v221.Location:
+    """EVSEs that fill every table: statuses, repeated and distinct connectors, capabilities."""
+    dc = {"standard": "IEC_62196_T2_COMBO", "format": "CABLE", "power_type": "DC", "max_voltage": 920}
+    evses = [
+        ocpi_evse(uid=f"E{n}", evse_id=f"DE*ABC*E{n}", capabilities=["RFID_READER", "RESERVABLE"])
+        for n in range(1, 4)
+    ]
+    evses.append(
+        ocpi_evse(uid="E4", evse_id="DE*ABC*E4", status="BLOCKED", connectors=[ocpi_connector(**dc)])
+    )
+    evses.append(ocpi_evse(uid="E5", evse_id="DE*ABC*E5", connectors=[ocpi_connector(standard="CHADEMO")]))
+    return ocpi_location(evses=evses, parking_type="PARKING_GARAGE")
+
+
+def test_memo_never_leaks_between_rule_sets() -> None:
+    """Two rule sets differing in plugs, capabilities, statuses and fixed values: each call gives
+    what fresh rules give, whichever set translated the Location first."""
+    location = _memo_location()
+    one = {
+        "locations": {**TRANSLATE_ALL, "plugs": {"IEC_62196_T2/SOCKET": "Type 2 Connector (Cable Attached)"}}
+    }
+    two = {
+        "locations": {
+            **TRANSLATE_ALL,
+            "plugs": {"CHADEMO": None},
+            "authentication_modes_from_capabilities": {"RFID_READER": ["NFC RFID DESFire"]},
+            "accessibility_locations": {"PARKING_GARAGE": "ParkingLot"},
+        },
+        "status": {"to_oicp": {"BLOCKED": "OutOfService"}},
+    }
+    fresh = {
+        name: _output(location, load_rules(data).resolve()) for name, data in (("one", one), ("two", two))
+    }
+    assert fresh["one"] != fresh["two"]
+    for order in (("one", "two"), ("two", "one")):
+        rules = {"one": load_rules(one).resolve(), "two": load_rules(two).resolve()}
+        for _ in range(2):  # the second round reads the tables the first one kept
+            for name in order:
+                assert _output(location, rules[name]) == fresh[name], name
+    [first, *_] = location_to_evse_records(
+        location, load_rules(one).resolve(), operator_id="DE*ABC", operator_name="Op"
+    ).value
+    assert first.plugs == ["Type 2 Connector (Cable Attached)"]
+
+
+def test_resolved_rules_per_operator_keep_their_own_tables() -> None:
+    """One RuleSet, two operators with different overrides: each resolved rules object translates
+    with its own tables; Locations of one operator share one resolved object (and its tables)."""
+    rule_set = load_rules(
+        {
+            "locations": TRANSLATE_ALL,
+            "overrides": [
+                {
+                    "match": {"operator_id": "DE*ABC"},
+                    "locations": {"plugs": {"IEC_62196_T2/SOCKET": "Type 3 Outlet"}},
+                },
+                {
+                    "match": {"operator_id": "DE*XYZ"},
+                    "locations": {"plugs": {"IEC_62196_T2/SOCKET": "Type 2 Connector (Cable Attached)"}},
+                    "status": {"to_oicp": {"BLOCKED": "skip"}},
+                },
+            ],
+        }
+    )
+    location = _memo_location()
+    abc = rule_set.resolve(operator_id="DE*ABC", location_id="LOC1")
+    xyz = rule_set.resolve(operator_id="DE*XYZ", location_id="LOC1")
+    assert abc is rule_set.resolve(operator_id="DE*ABC", location_id="LOC2")  # same overrides, same object
+    assert abc is not xyz and abc != xyz
+    expected_abc = _output(location, load_rules(rule_set_data("DE*ABC")).resolve())
+    expected_xyz = _output(location, load_rules(rule_set_data("DE*XYZ")).resolve(), operator_id="DE*XYZ")
+    for _ in range(2):
+        assert _output(location, xyz, operator_id="DE*XYZ") == expected_xyz
+        assert _output(location, abc) == expected_abc
+    assert expected_abc[0][0][0]["Plugs"] == ["Type 3 Outlet"]
+    assert expected_xyz[0][0][0]["Plugs"] == ["Type 2 Connector (Cable Attached)"]
+    assert len(expected_abc[0]) == 5 and len(expected_xyz[0]) == 4  # BLOCKED: skip for DE*XYZ
+    # one resolved object, two operators in the call: the tables do not depend on the operator
+    defaults = rule_set.resolve(operator_id="NL*OTH")
+    assert _output(location, defaults, operator_id="NL*OTH") == _output(
+        location, load_rules({"locations": TRANSLATE_ALL}).resolve(), operator_id="NL*OTH"
+    )
+    assert _output(location, defaults) == _output(
+        location, load_rules({"locations": TRANSLATE_ALL}).resolve()
+    )
+
+
+def rule_set_data(operator: str) -> dict[str, Any]:
+    """The rules of one operator of test_resolved_rules_per_operator_keep_their_own_tables, merged by hand."""
+    if operator == "DE*ABC":
+        return {"locations": {**TRANSLATE_ALL, "plugs": {"IEC_62196_T2/SOCKET": "Type 3 Outlet"}}}
+    return {
+        "locations": {**TRANSLATE_ALL, "plugs": {"IEC_62196_T2/SOCKET": "Type 2 Connector (Cable Attached)"}},
+        "status": {"to_oicp": {"BLOCKED": "skip"}},
+    }
+
+
+def test_overrides_without_indexes_resolve_apart() -> None:
+    """Resolved rules are shared per list of applicable overrides, told apart by position."""
+    rule_set = load_rules({"locations": TRANSLATE_ALL})
+    overrides = tuple(
+        Override(match=Match(operator_id=operator), sections={"locations": {"names_lang": lang}})
+        for operator, lang in (("DE*ABC", "de"), ("DE*XYZ", "nl"))
+    )
+    unindexed = RuleSet(defaults=rule_set.defaults, overrides=overrides)
+    assert unindexed.resolve(operator_id="DE*ABC").locations.names_lang == "de"
+    assert unindexed.resolve(operator_id="DE*XYZ").locations.names_lang == "nl"
+    assert unindexed.resolve(operator_id="NL*OTH") is unindexed.defaults
+
+
+def test_memo_is_not_part_of_the_rules() -> None:
+    """Rules with tables kept equal rules without; a copy with other values starts its own tables."""
+    used = _rules()
+    location = _memo_location()
+    _output(location, used)
+    assert used == _rules() and used.locations == _rules().locations and used.status == _rules().status
+    socket = {"IEC_62196_T2/SOCKET": None}
+    changed = used.locations.model_copy(update={"plugs": {**used.locations.plugs, **socket}})
+    copied = used.model_copy(update={"locations": changed})
+    assert copied.locations.__pydantic_private__ == used.locations.__pydantic_private__  # shared by the copy
+    assert _output(location, copied) == _output(location, _rules(plugs=socket)) != _output(location, used)
+    assert _output(location, used) == _output(location, _rules())
+    assert copy.deepcopy(used) == used and pickle.loads(pickle.dumps(used)) == used  # noqa: S301
+
+
+def test_time_zone_offset_follows_now_and_zone() -> None:
+    """The UTC offset kept from the last call is used only for the same zone at the same instant."""
+    rules = _rules()
+    winter, summer = datetime(2024, 1, 15, tzinfo=UTC), datetime(2024, 7, 15, tzinfo=UTC)
+    berlin, lisbon = ocpi_location(), ocpi_location(time_zone="Europe/Lisbon")
+    for _ in range(2):
+        offsets = [
+            location_to_evse_records(location, rules, operator_id="DE*ABC", operator_name="Op", now=now)
+            .value[0]
+            .address.time_zone
+            for location, now in ((berlin, winter), (berlin, summer), (lisbon, summer), (lisbon, winter))
+        ]
+        assert offsets == ["UTC+01:00", "UTC+02:00", "UTC+01:00", "UTC+00:00"]
+    late = datetime(2024, 7, 15, 2, tzinfo=timezone(timedelta(hours=2)))  # the same instant as summer
+    [record] = location_to_evse_records(
+        berlin, rules, operator_id="DE*ABC", operator_name="Op", now=late
+    ).value
+    assert record.address.time_zone == "UTC+02:00"
+
+
+def test_connector_tables_stay_bounded() -> None:
+    """More distinct connectors than mappings._memo.LIMIT: the table is emptied, the output unchanged."""
+    evses = [
+        ocpi_evse(
+            uid=f"E{n}",
+            evse_id=f"DE*ABC*E{n}",
+            connectors=[ocpi_connector(max_electric_power=1000 + n, max_amperage=n % 150)],
+        )
+        for n in range(LIMIT + 10)
+    ]
+    location = ocpi_location(evses=evses)
+    rules = _rules()
+    first = _output(location, rules)
+    assert len(tables(rules.locations)["out"].connectors) <= LIMIT
+    assert _output(location, rules) == first == _output(location, _rules())
