@@ -284,9 +284,11 @@ def test_snippet_cdr_becomes_a_priced_ocpi_cdr(option: str) -> None:
 
 def test_emp_page_cdrs_become_ocpi_cdrs() -> None:
     page = snippet("emp", "eRoamingGetChargeDetailRecord", "Response")
+    assert page["content"], "the snippet page carries CDRs"
     for index, item in enumerate(page["content"]):
         translated = to_ocpi(ChargeDetailRecord.model_validate(item), cdr_id=f"CDR-{index}")
-        ocpi_valid(translated.value, "CDR")
+        data = ocpi_valid(translated.value, "CDR")  # validates against the OpenAPI schema
+        assert data["id"] == f"CDR-{index}"
 
 
 def real_session(**changes: Any) -> ChargeDetailRecord:

@@ -219,7 +219,9 @@ def test_key_result_by_oicp_code_override_and_default() -> None:
 )
 def test_snippet_acknowledgements_become_command_results(heading: str) -> None:
     response = Acknowledgement.model_validate(snippet("emp", heading, "Response"))
-    ocpi_valid(acknowledgement_to_result(response, DEFAULT).value, "CommandResult")
+    data = ocpi_valid(acknowledgement_to_result(response, DEFAULT).value, "CommandResult")
+    accepted = bool(response.result) and response.status_code.code == "000"
+    assert (data["result"] == "ACCEPTED") == accepted
 
 
 # --------------------------------------------------------------------------------------------

@@ -258,7 +258,10 @@ def test_rule_variants(changes: dict[str, Any]) -> None:
         ocpi_evse(connectors=[ocpi_connector(max_voltage=400, max_electric_power=None)]),
         {**ocpi_evse(uid="E 2"), "evse_id": None},
     ]
-    _translate(ocpi_location(evses=evses, address="12 Hauptstraße", postal_code=None), _rules(**changes))
+    records = _translate(
+        ocpi_location(evses=evses, address="12 Hauptstraße", postal_code=None), _rules(**changes)
+    )
+    assert records, "every variant still publishes the location"
 
 
 def test_without_now_and_without_zone() -> None:
@@ -339,7 +342,8 @@ def test_geo_coordinates_are_what_from_lat_lon_gives() -> None:
 def test_generated_locations(source: dict[str, Any]) -> None:
     location = v221.Location.model_validate(source)
     for rules in (RULES, _rules(coordinates_format="Google")):
-        _translate(location, rules)
+        records = _translate(location, rules)  # asserts each record equals its validated copy
+        assert len(records) <= len(location.evses or ())
 
 
 # ---------------------------------------------------------------------------------------------
