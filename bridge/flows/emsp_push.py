@@ -13,7 +13,8 @@ list instead):
   {locations}/{cc}/{pid}/{id}/{uid}`` with ``status`` and ``last_updated``). A Receiver that
   answers 2003 (unknown Location) gets the whole Location PUT instead;
 * a Tariff created or changed → :data:`TARIFF_PUT`; deleted → :data:`TARIFF_DELETE`;
-* hub presentation: every operator party is announced once per eMSP with a ClientInfo PUT to its
+* hub presentation: every operator party's ClientInfo is stored (the Hub's hubclientinfo Sender
+  lists it, :mod:`bridge.ocpi.server.hubclientinfo`) and announced once per eMSP with a PUT to its
   hubclientinfo Receiver (:data:`CLIENT_INFO_PUT`, OCPI 2.2.1 only, :meth:`EmspPush.announce`).
 
 Messages of one object share an ``order_key`` (delivered in order) and carry the object's
@@ -36,6 +37,7 @@ from bridge.flows.emsp_common import PUSHING, TARGETS, Presentation
 from bridge.ocpi.client import PartyRef, clients_of, find_endpoint
 from bridge.ocpi.models import v2_2_1 as v221
 from bridge.ocpi.models.common import format_datetime, parse_datetime, to_jsonable
+from bridge.ocpi.server.hubclientinfo import get_client_info, record_client_info
 from bridge.ocpi.server.locations import LOCATIONS
 from bridge.ocpi.server.objects import ObjectChange, ObjectService, child_of
 from bridge.ocpi.server.tariffs import TARIFFS
@@ -138,10 +140,15 @@ class EmspPush:
             await data.enqueue(target, kind, payload, key=key, order_key=order_key)
 
     async def announce(self, data: DataApi, parties: set[tuple[str, str]]) -> int:
-        """Hub presentation: queue a ClientInfo PUT for every operator party not yet announced to
-        each eMSP with a hubclientinfo Receiver (idempotent per party); return how many."""
+        """Hub presentation: record every operator party's ClientInfo (CONNECTED CPO), which the
+        Hub's hubclientinfo Sender lists (ocpi.md §4.8), and queue a ClientInfo PUT for every party
+        not yet announced to each eMSP with a hubclientinfo Receiver (idempotent per party);
+        return how many PUTs were queued."""
         if self.presentation.mode != "hub" or not parties:
             return 0
+        now = datetime.now(UTC)
+        for cc, pid in sorted(parties):
+            await record_client_info(data, cc, pid, now=now)
         queued = 0
         for name, modules in await self.targets(data):
             if "hubclientinfo" not in modules:
@@ -246,16 +253,17 @@ class EmspPush:
 
     async def send_client_info(self, message: OutboxMessage) -> Outcome:
         """PUT ClientInfo (OCPI 2.2.1 hubclientinfo Receiver, ocpi.md §4.8): the operator party is
-        a CONNECTED CPO behind the hub."""
+        a CONNECTED CPO behind the hub; the object is the one the Hub's Sender list serves."""
         partner = await self._partner(message)
         if partner is None:
             return Outcome.dead(f"{message.target} is not a registered partner any more")
         if partner.version == "2.1.1":
             return Outcome.delivered()
         payload = message.payload
-        info = v221.ClientInfo(
-            party_id=str(payload["pid"]),
-            country_code=str(payload["cc"]),
+        cc, pid = str(payload["cc"]), str(payload["pid"])
+        info = await get_client_info(self.gateway.store, cc, pid) or v221.ClientInfo(
+            party_id=pid,
+            country_code=cc,
             role=v221.Role.CPO,
             status=v221.ConnectionStatus.CONNECTED,
             last_updated=datetime.now(UTC),

@@ -61,6 +61,8 @@ from bridge.ocpi.server.common import (
     put_response,
     receiver_object_path,
     sender_list_route,
+    serves_cpo_role,
+    serves_emsp_role,
     stored_body,
     version_headers,
 )
@@ -285,18 +287,18 @@ def _sender(version: str) -> Route:
 
 def endpoints(config: BridgeConfig) -> list[ModuleEndpoint]:
     """The CDRs interfaces of every configured version, for the roles the gateway has: the
-    Receiver when it is an eMSP, the Sender when it is a CPO."""
+    Receiver when it is an eMSP, the Sender when it is a CPO or hub."""
     result: list[ModuleEndpoint] = []
     for version in VERSIONS:
         if version not in config.ocpi.versions:
             continue
-        if config.ocpi.parties_with_role("EMSP"):
+        if serves_emsp_role(config):
             result.append(
                 ModuleEndpoint(
                     version, "cdrs", "RECEIVER", "EMSP", RECEIVER_PATH, (_collection(version), _item(version))
                 )
             )
-        if config.ocpi.parties_with_role("CPO"):
+        if serves_cpo_role(config):
             result.append(ModuleEndpoint(version, "cdrs", "SENDER", "CPO", SENDER_PATH, (_sender(version),)))
     return result
 

@@ -54,7 +54,14 @@ from bridge.errors import InvalidParameters, NotFound
 from bridge.ocpi.models import v2_1_1 as v211
 from bridge.ocpi.models import v2_2_1 as v221
 from bridge.ocpi.models.common import to_json, to_jsonable
-from bridge.ocpi.server.common import caller_parties, functional_caller, parse_body, version_headers
+from bridge.ocpi.server.common import (
+    caller_parties,
+    functional_caller,
+    parse_body,
+    serves_cpo_role,
+    serves_emsp_role,
+    version_headers,
+)
 from bridge.ocpi.server.envelope import ocpi_response
 from bridge.ocpi.server.handlers import (
     CommandContext,
@@ -433,17 +440,17 @@ def _results(version: str) -> Route:
 
 
 def endpoints(config: BridgeConfig) -> list[ModuleEndpoint]:
-    """The Commands interfaces of every configured version: the Receiver when the gateway is a CPO,
+    """The Commands interfaces of every configured version: the Receiver when the gateway is a CPO or hub,
     the Sender (where results of its commands arrive) when it is an eMSP."""
     result: list[ModuleEndpoint] = []
     for version in VERSIONS:
         if version not in config.ocpi.versions:
             continue
-        if config.ocpi.parties_with_role("CPO"):
+        if serves_cpo_role(config):
             result.append(
                 ModuleEndpoint(version, "commands", "RECEIVER", "CPO", RECEIVER_PATH, (_receiver(version),))
             )
-        if config.ocpi.parties_with_role("EMSP"):
+        if serves_emsp_role(config):
             result.append(
                 ModuleEndpoint(version, "commands", "SENDER", "EMSP", SENDER_PATH, (_results(version),))
             )

@@ -103,6 +103,24 @@ def our_party_facing(config: BridgeConfig, partner_role: str) -> OcpiParty | Non
     return parties[0] if parties else None
 
 
+def cpo_role_parties(config: BridgeConfig) -> list[OcpiParty]:
+    """The parties serving the CPO-role interfaces: the CPO parties, or the HUB parties when there
+    is none (a 2.2.1 Hub offers the Sender interfaces of the parties behind it and takes their
+    Receiver calls, ocpi.md §1.2 "A Hub reports only role HUB", §3.5 "GET All via Hub")."""
+    return config.ocpi.parties_with_role("CPO") or config.ocpi.parties_with_role("HUB")
+
+
+def serves_cpo_role(config: BridgeConfig) -> bool:
+    """Whether the CPO-role interfaces are mounted (Locations/Tariffs/Sessions/CDRs Senders, Tokens
+    and Commands Receivers): a CPO party or a HUB party is configured (:func:`cpo_role_parties`)."""
+    return bool(cpo_role_parties(config))
+
+
+def serves_emsp_role(config: BridgeConfig) -> bool:
+    """Whether the eMSP-role interfaces are mounted: an EMSP party is configured."""
+    return bool(config.ocpi.parties_with_role("EMSP"))
+
+
 def routing_headers(request: Request, caller: Caller, *, our_role: str | None = None) -> dict[str, str]:
     """2.2.1 response routing headers (ocpi.md §3.5): FROM = us, TO = the requesting party.
 
@@ -118,7 +136,7 @@ def routing_headers(request: Request, caller: Caller, *, our_role: str | None = 
     config = gateway_of(request).config
     ours: OcpiParty | None = None
     if our_role in ("CPO", "EMSP"):
-        with_role = config.ocpi.parties_with_role("CPO" if our_role == "CPO" else "EMSP")
+        with_role = cpo_role_parties(config) if our_role == "CPO" else config.ocpi.parties_with_role("EMSP")
         ours = with_role[0] if with_role else None
     if ours is None:
         ours = our_party_facing(config, caller.partner.role)

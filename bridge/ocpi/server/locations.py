@@ -71,12 +71,15 @@ from bridge.ocpi.server.common import (
     check_owner,
     check_same_id,
     check_same_identity,
+    cpo_role_parties,
     functional_caller,
     parse_body,
     put_response,
     received_object,
     receiver_object_path,
     sender_list_route,
+    serves_cpo_role,
+    serves_emsp_role,
     version_headers,
 )
 from bridge.ocpi.server.envelope import ocpi_response
@@ -350,7 +353,7 @@ def _sender(version: str) -> list[BaseRoute]:
         gateway = gateway_of(request)
         service = object_service(gateway)
         own = [party.key() for party in caller_parties(caller)]
-        ours = [(p.country_code, p.party_id) for p in gateway.config.ocpi.parties_with_role("CPO")]
+        ours = [(p.country_code, p.party_id) for p in cpo_role_parties(gateway.config)]
         addressed = _to_header_owner(request) if version != "2.1.1" else None
         stored = None
         if addressed is not None:
@@ -377,15 +380,15 @@ def _sender(version: str) -> list[BaseRoute]:
 
 def endpoints(config: BridgeConfig) -> list[ModuleEndpoint]:
     """The Locations interfaces of every configured version, for the roles the gateway has: the
-    Receiver when it is an eMSP, the Sender when it is a CPO (2.1.1 ignores ``role``)."""
+    Receiver when it is an eMSP, the Sender when it is a CPO or hub (2.1.1 ignores ``role``)."""
     result: list[ModuleEndpoint] = []
     for version in VERSIONS:
         if version not in config.ocpi.versions:
             continue
-        if config.ocpi.parties_with_role("EMSP"):
+        if serves_emsp_role(config):
             routes = tuple(_receiver(version))
             result.append(ModuleEndpoint(version, "locations", "RECEIVER", "EMSP", RECEIVER_PATH, routes))
-        if config.ocpi.parties_with_role("CPO"):
+        if serves_cpo_role(config):
             routes = tuple(_sender(version))
             result.append(ModuleEndpoint(version, "locations", "SENDER", "CPO", SENDER_PATH, routes))
     return result

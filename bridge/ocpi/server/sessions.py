@@ -67,6 +67,8 @@ from bridge.ocpi.server.common import (
     put_response,
     receiver_object_path,
     sender_list_route,
+    serves_cpo_role,
+    serves_emsp_role,
     stored_body,
     version_headers,
 )
@@ -457,16 +459,16 @@ def _sender(version: str) -> Route:
 
 def endpoints(config: BridgeConfig) -> list[ModuleEndpoint]:
     """The Sessions interfaces of every configured version, for the roles the gateway has: the
-    Receiver when it is an eMSP, the Sender when it is a CPO."""
+    Receiver when it is an eMSP, the Sender when it is a CPO or hub."""
     result: list[ModuleEndpoint] = []
     for version in VERSIONS:
         if version not in config.ocpi.versions:
             continue
         routes: tuple[BaseRoute, ...]
-        if config.ocpi.parties_with_role("EMSP"):
+        if serves_emsp_role(config):
             routes = (_receiver(version),)
             result.append(ModuleEndpoint(version, "sessions", "RECEIVER", "EMSP", RECEIVER_PATH, routes))
-        if config.ocpi.parties_with_role("CPO"):
+        if serves_cpo_role(config):
             routes = (_sender(version),)
             result.append(ModuleEndpoint(version, "sessions", "SENDER", "CPO", SENDER_PATH, routes))
     return result

@@ -42,6 +42,8 @@ from bridge.ocpi.server.common import (
     received_object,
     receiver_object_path,
     sender_list_route,
+    serves_cpo_role,
+    serves_emsp_role,
     stored_body,
     version_headers,
 )
@@ -156,15 +158,15 @@ def _sender(version: str) -> Route:
 
 def endpoints(config: BridgeConfig) -> list[ModuleEndpoint]:
     """The Tariffs interfaces of every configured version, for the roles the gateway has: the
-    Receiver when it is an eMSP, the Sender when it is a CPO (2.1.1 ignores ``role``)."""
+    Receiver when it is an eMSP, the Sender when it is a CPO or hub (2.1.1 ignores ``role``)."""
     result: list[ModuleEndpoint] = []
     for version in VERSIONS:
         if version not in config.ocpi.versions:
             continue
-        if config.ocpi.parties_with_role("EMSP"):
+        if serves_emsp_role(config):
             receiver = (_receiver(version),)
             result.append(ModuleEndpoint(version, "tariffs", "RECEIVER", "EMSP", RECEIVER_PATH, receiver))
-        if config.ocpi.parties_with_role("CPO"):
+        if serves_cpo_role(config):
             sender = (_sender(version),)
             result.append(ModuleEndpoint(version, "tariffs", "SENDER", "CPO", SENDER_PATH, sender))
     return result

@@ -75,6 +75,8 @@ from bridge.ocpi.server.common import (
     received_object,
     receiver_object_path,
     sender_list_route,
+    serves_cpo_role,
+    serves_emsp_role,
     stored_body,
     version_headers,
 )
@@ -470,16 +472,16 @@ def _authorize(version: str) -> Route:
 
 def endpoints(config: BridgeConfig) -> list[ModuleEndpoint]:
     """The Tokens interfaces of every configured version, for the roles the gateway has: the
-    Receiver when it is a CPO, the Sender (list + authorize) when it is an eMSP."""
+    Receiver when it is a CPO or hub, the Sender (list + authorize) when it is an eMSP."""
     result: list[ModuleEndpoint] = []
     for version in VERSIONS:
         if version not in config.ocpi.versions:
             continue
-        if config.ocpi.parties_with_role("CPO"):
+        if serves_cpo_role(config):
             result.append(
                 ModuleEndpoint(version, "tokens", "RECEIVER", "CPO", RECEIVER_PATH, (_receiver(version),))
             )
-        if config.ocpi.parties_with_role("EMSP"):
+        if serves_emsp_role(config):
             result.append(
                 ModuleEndpoint(
                     version, "tokens", "SENDER", "EMSP", SENDER_PATH, (_sender(version), _authorize(version))
