@@ -51,10 +51,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from pydantic import BaseModel, ValidationError
 
@@ -120,6 +120,7 @@ from mappings.commands import (
     response_to_oicp,
     result_to_notification,
 )
+from mappings.result import Translation
 
 if TYPE_CHECKING:
     from bridge.config import BridgeConfig
@@ -398,27 +399,32 @@ class HubjectRemoteHandler:
 
     # ---- CpoRemoteHandler -------------------------------------------------------------------
 
-    async def authorize_remote_start(
-        self, request: AuthorizeRemoteStart, *, provider_id: str
+    async def _start_at_evse(
+        self,
+        request: AuthorizeRemoteStart | AuthorizeRemoteReservationStart,
+        command_type: v221.CommandType,
+        translate: Callable[..., Translation[Any]],
+        origin: str,
     ) -> Acknowledgement:
-        """AuthorizeRemoteStart → START_SESSION (docs/mapping.md §3.8, oicp-2.3.md §2.2)."""
+        """The common path of remote start and reservation start: find the EVSE and its backend,
+        register the command (unique response_url), translate, remember the Hubject session, send
+        within Hubject's deadline and answer from the CommandResponse (oicp-2.3.md §2.2, §8.12)."""
         deadline = self._deadline()
         if request.session_id is None:
             raise OicpDataError("SessionID is missing")
         session_id = normalize_session_id(request.session_id)
         ref, partner, rules = await self._evse(request.evse_id)
-        evco_id = request.identification.evco_id
         record = await self._register(
             partner,
-            v221.CommandType.START_SESSION,
+            command_type,
             ref.owner,
             session_id,
             ref.evse_id,
-            evco_id,
+            request.identification.evco_id,
             ref.location_id,
         )
         try:
-            command = remote_start_to_ocpi(
+            command = translate(
                 request,
                 location_id=ref.location_id,
                 evse_uid=ref.evse_uid,
@@ -428,9 +434,17 @@ class HubjectRemoteHandler:
             ).value
         except MappingError as error:
             raise OicpDataError(f"{error.path}: {error.reason}") from None
-        await self._hold_session("remote_start", request, command, ref, record)
+        await self._hold_session(origin, request, command, ref, record)
         answer = await self._send(partner, record, command, deadline)
         return await self._finish(request, record, answer, rules, session_id)
+
+    async def authorize_remote_start(
+        self, request: AuthorizeRemoteStart, *, provider_id: str
+    ) -> Acknowledgement:
+        """AuthorizeRemoteStart → START_SESSION (docs/mapping.md §3.8, oicp-2.3.md §2.2)."""
+        return await self._start_at_evse(
+            request, v221.CommandType.START_SESSION, remote_start_to_ocpi, "remote_start"
+        )
 
     async def authorize_remote_stop(
         self, request: AuthorizeRemoteStop, *, provider_id: str
@@ -470,35 +484,9 @@ class HubjectRemoteHandler:
         self, request: AuthorizeRemoteReservationStart, *, provider_id: str
     ) -> Acknowledgement:
         """Reservation start → RESERVE_NOW (reservation id = SessionID, expiry from Duration)."""
-        deadline = self._deadline()
-        if request.session_id is None:
-            raise OicpDataError("SessionID is missing")
-        session_id = normalize_session_id(request.session_id)
-        ref, partner, rules = await self._evse(request.evse_id)
-        evco_id = request.identification.evco_id
-        record = await self._register(
-            partner,
-            v221.CommandType.RESERVE_NOW,
-            ref.owner,
-            session_id,
-            ref.evse_id,
-            evco_id,
-            ref.location_id,
+        return await self._start_at_evse(
+            request, v221.CommandType.RESERVE_NOW, reservation_start_to_ocpi, "reservation"
         )
-        try:
-            command = reservation_start_to_ocpi(
-                request,
-                location_id=ref.location_id,
-                evse_uid=ref.evse_uid,
-                response_url=record.response_url,
-                rules=rules,
-                now=datetime.now(UTC),
-            ).value
-        except MappingError as error:
-            raise OicpDataError(f"{error.path}: {error.reason}") from None
-        await self._hold_session("reservation", request, command, ref, record)
-        answer = await self._send(partner, record, command, deadline)
-        return await self._finish(request, record, answer, rules, session_id)
 
     async def authorize_remote_reservation_stop(
         self, request: AuthorizeRemoteReservationStop, *, provider_id: str

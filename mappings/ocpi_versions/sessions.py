@@ -399,6 +399,32 @@ CDR_DOWN: dict[str, Rule] = {
 }
 
 
+def _up_with_owner(
+    source: Any,
+    table: Any,
+    model: type[Any],
+    country_code: str,
+    party_id: str,
+    token_lookup: TokenLookup,
+    token_country_code: str | None,
+    token_party_id: str | None,
+) -> Translation[Any]:
+    """A Session or CDR up to 2.2.1 (§5): the rule ``table`` applied, owner fields from the
+    connection, ``auth_id`` resolved to a ``cdr_token`` through ``token_lookup``."""
+    t: Translation[Any] = Translation(None)
+    ctx = Ctx(
+        country_code,
+        party_id,
+        token_lookup=token_lookup,
+        token_country_code=token_country_code,
+        token_party_id=token_party_id,
+    )
+    data = {"country_code": country_code, "party_id": party_id, **apply(table, source, "", t, ctx)}
+    owner_defaulted(t)
+    t.value = build(model, data, "")
+    return t
+
+
 def session_up(
     s211: v211.Session,
     *,
@@ -411,18 +437,16 @@ def session_up(
     """§5 Session (ingress): ``*_datetime`` -> ``*_date_time``; ``auth_id`` -> ``cdr_token`` (token
     lookup, else uid=auth_id/type OTHER owned by ``token_country_code``/``token_party_id`` or the
     connection: lossy); ``location`` -> ids; ``total_cost`` -> Price; owner fields from the connection."""
-    t: Translation[Any] = Translation(None)
-    ctx = Ctx(
+    return _up_with_owner(
+        s211,
+        SESSION_UP,
+        v221.Session,
         country_code,
         party_id,
-        token_lookup=token_lookup,
-        token_country_code=token_country_code,
-        token_party_id=token_party_id,
+        token_lookup,
+        token_country_code,
+        token_party_id,
     )
-    data = {"country_code": country_code, "party_id": party_id, **apply(SESSION_UP, s211, "", t, ctx)}
-    owner_defaulted(t)
-    t.value = build(v221.Session, data, "")
-    return t
 
 
 def session_down(
@@ -451,18 +475,9 @@ def cdr_up(
     """§5 CDR (ingress): ``stop_date_time`` -> ``end_date_time``; ``auth_id`` -> ``cdr_token``;
     ``location`` -> ``cdr_location``; ``total_cost`` -> Price; owner fields added (also to the
     embedded tariffs); FLAT dimensions dropped."""
-    t: Translation[Any] = Translation(None)
-    ctx = Ctx(
-        country_code,
-        party_id,
-        token_lookup=token_lookup,
-        token_country_code=token_country_code,
-        token_party_id=token_party_id,
+    return _up_with_owner(
+        cdr211, CDR_UP, v221.CDR, country_code, party_id, token_lookup, token_country_code, token_party_id
     )
-    data = {"country_code": country_code, "party_id": party_id, **apply(CDR_UP, cdr211, "", t, ctx)}
-    owner_defaulted(t)
-    t.value = build(v221.CDR, data, "")
-    return t
 
 
 def cdr_down(
